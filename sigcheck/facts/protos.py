@@ -1,0 +1,279 @@
+"""Message definitions for the files of a TF1 Hub module, owned by sigcheck.
+
+Field numbers are facts of the wire format (tensorflow/core/protobuf/*.proto and
+tensorflow_hub's module_def.proto / module_attachment.proto /
+image_module_info.proto).  The descriptors are built at import time in a private
+pool instead of shipping generated ``*_pb2`` code, because generated code is
+pinned to the protobuf runtime that generated it, while TensorFlow pins the
+runtime users actually have.  Only the fields sigcheck reads are declared;
+everything else is kept as unknown fields by the parser and ignored.
+
+Enums are declared as ``int32`` (identical on the wire) so that values unknown
+to sigcheck survive parsing instead of being rejected.
+"""
+
+from __future__ import annotations
+
+from google.protobuf import descriptor_pb2, descriptor_pool
+
+try:  # protobuf >= 4.21
+    from google.protobuf.message_factory import GetMessageClass as _message_class
+except ImportError:  # pragma: no cover - very old runtimes
+    from google.protobuf import message_factory as _mf
+
+    _message_class = _mf.MessageFactory().GetPrototype
+
+_F = descriptor_pb2.FieldDescriptorProto
+_SCALARS = {
+    "string": _F.TYPE_STRING,
+    "bytes": _F.TYPE_BYTES,
+    "int32": _F.TYPE_INT32,
+    "int64": _F.TYPE_INT64,
+    "float": _F.TYPE_FLOAT,
+    "double": _F.TYPE_DOUBLE,
+    "bool": _F.TYPE_BOOL,
+}
+
+# name -> list of (field name, number, type, repeated).  A type that is not a
+# scalar names another message of the same package; "map<K,V>" declares a map.
+_TF_MESSAGES: dict[str, list[tuple]] = {
+    "SavedModel": [
+        ("saved_model_schema_version", 1, "int64", False),
+        ("meta_graphs", 2, "MetaGraphDef", True),
+    ],
+    "MetaGraphDef": [
+        ("meta_info_def", 1, "MetaInfoDef", False),
+        ("graph_def", 2, "GraphDef", False),
+        ("saver_def", 3, "SaverDef", False),
+        ("collection_def", 4, "map<string,CollectionDef>", True),
+        ("signature_def", 5, "map<string,SignatureDef>", True),
+        ("asset_file_def", 6, "AssetFileDef", True),
+    ],
+    "MetaInfoDef": [
+        ("meta_graph_version", 1, "string", False),
+        ("tags", 4, "string", True),
+        ("tensorflow_version", 5, "string", False),
+        ("tensorflow_git_version", 6, "string", False),
+    ],
+    "SaverDef": [
+        ("filename_tensor_name", 1, "string", False),
+        ("save_tensor_name", 2, "string", False),
+        ("restore_op_name", 3, "string", False),
+    ],
+    "AssetFileDef": [
+        ("tensor_info", 1, "TensorInfo", False),
+        ("filename", 2, "string", False),
+    ],
+    "GraphDef": [
+        ("node", 1, "NodeDef", True),
+        ("library", 2, "FunctionDefLibrary", False),
+    ],
+    "NodeDef": [
+        ("name", 1, "string", False),
+        ("op", 2, "string", False),
+        ("input", 3, "string", True),
+        ("device", 4, "string", False),
+        ("attr", 5, "map<string,AttrValue>", True),
+    ],
+    "AttrValue": [
+        ("list", 1, "ListValue", False),
+        ("s", 2, "bytes", False),
+        ("i", 3, "int64", False),
+        ("f", 4, "float", False),
+        ("b", 5, "bool", False),
+        ("type", 6, "int32", False),
+        ("shape", 7, "TensorShapeProto", False),
+        ("tensor", 8, "TensorProto", False),
+        ("placeholder", 9, "string", False),
+        ("func", 10, "NameAttrList", False),
+    ],
+    "ListValue": [
+        ("s", 2, "bytes", True),
+        ("i", 3, "int64", True),
+        ("f", 4, "float", True),
+        ("b", 5, "bool", True),
+        ("type", 6, "int32", True),
+        ("shape", 7, "TensorShapeProto", True),
+        ("func", 9, "NameAttrList", True),
+    ],
+    "NameAttrList": [
+        ("name", 1, "string", False),
+        ("attr", 2, "map<string,AttrValue>", True),
+    ],
+    "TensorProto": [
+        ("dtype", 1, "int32", False),
+        ("tensor_shape", 2, "TensorShapeProto", False),
+        ("tensor_content", 4, "bytes", False),
+        ("float_val", 5, "float", True),
+        ("double_val", 6, "double", True),
+        ("int_val", 7, "int32", True),
+        ("string_val", 8, "bytes", True),
+        ("int64_val", 10, "int64", True),
+        ("half_val", 13, "int32", True),
+    ],
+    "FunctionDefLibrary": [
+        ("function", 1, "FunctionDef", True),
+    ],
+    "FunctionDef": [
+        ("signature", 1, "OpDef", False),
+        ("node_def", 3, "NodeDef", True),
+        ("ret", 4, "map<string,string>", True),
+    ],
+    "OpDef": [
+        ("name", 1, "string", False),
+    ],
+    "SignatureDef": [
+        ("inputs", 1, "map<string,TensorInfo>", True),
+        ("outputs", 2, "map<string,TensorInfo>", True),
+        ("method_name", 3, "string", False),
+    ],
+    "TensorInfo": [
+        ("name", 1, "string", False),
+        ("dtype", 2, "int32", False),
+        ("tensor_shape", 3, "TensorShapeProto", False),
+        ("coo_sparse", 4, "CooSparse", False),
+        ("composite_tensor", 5, "CompositeTensor", False),
+    ],
+    "CooSparse": [
+        ("values_tensor_name", 1, "string", False),
+        ("indices_tensor_name", 2, "string", False),
+        ("dense_shape_tensor_name", 3, "string", False),
+    ],
+    "CompositeTensor": [
+        ("components", 2, "TensorInfo", True),
+    ],
+    "TensorShapeProto": [
+        ("dim", 2, "Dim", True),
+        ("unknown_rank", 3, "bool", False),
+    ],
+    "Dim": [
+        ("size", 1, "int64", False),
+        ("name", 2, "string", False),
+    ],
+    "CollectionDef": [
+        ("node_list", 1, "NodeList", False),
+        ("bytes_list", 2, "BytesList", False),
+        ("int64_list", 3, "Int64List", False),
+        ("float_list", 4, "FloatList", False),
+        ("any_list", 5, "AnyList", False),
+    ],
+    "NodeList": [("value", 1, "string", True)],
+    "BytesList": [("value", 1, "bytes", True)],
+    "Int64List": [("value", 1, "int64", True)],
+    "FloatList": [("value", 1, "float", True)],
+    "AnyList": [("value", 1, "Any", True)],
+    "Any": [("type_url", 1, "string", False), ("value", 2, "bytes", False)],
+}
+
+# The oneof groups that tell which member of a message is set.
+_ONEOFS = {
+    "AttrValue": ("value", ["list", "s", "i", "f", "b", "type", "shape", "tensor", "placeholder", "func"]),
+    "TensorInfo": ("encoding", ["name", "coo_sparse", "composite_tensor"]),
+    "CollectionDef": ("kind", ["node_list", "bytes_list", "int64_list", "float_list", "any_list"]),
+}
+
+_HUB_MESSAGES: dict[str, list[tuple]] = {
+    "ModuleDef": [
+        ("format", 1, "int32", False),
+        ("required_features", 2, "string", True),
+    ],
+    "ModuleAttachment": [
+        ("key", 1, "string", False),
+        ("value", 2, "bytes", False),
+    ],
+    "ImageModuleInfo": [
+        ("default_image_size", 1, "ImageSize", False),
+    ],
+    "ImageSize": [
+        ("height", 1, "int32", False),
+        ("width", 2, "int32", False),
+    ],
+}
+
+
+def _add_field(msg, package: str, name: str, number: int, type_name: str, repeated: bool):
+    field = msg.field.add(name=name, number=number)
+    field.label = _F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL
+    if type_name.startswith("map<"):
+        key_type, value_type = type_name[4:-1].split(",")
+        entry = msg.nested_type.add(name="".join(p.title() for p in name.split("_")) + "Entry")
+        entry.options.map_entry = True
+        _add_field(entry, package, "key", 1, key_type, False)
+        _add_field(entry, package, "value", 2, value_type, False)
+        field.type = _F.TYPE_MESSAGE
+        field.type_name = f".{package}.{msg.name}.{entry.name}"
+    elif type_name in _SCALARS:
+        field.type = _SCALARS[type_name]
+    else:
+        field.type = _F.TYPE_MESSAGE
+        field.type_name = f".{package}.{type_name}"
+    return field
+
+
+def _build_file(pool, package: str, messages: dict[str, list[tuple]], oneofs: dict) -> None:
+    file_proto = descriptor_pb2.FileDescriptorProto(
+        name=f"{package.replace('.', '/')}.proto", package=package, syntax="proto3"
+    )
+    for msg_name, fields in messages.items():
+        msg = file_proto.message_type.add(name=msg_name)
+        oneof = oneofs.get(msg_name)
+        if oneof:
+            msg.oneof_decl.add(name=oneof[0])
+        for name, number, type_name, repeated in fields:
+            field = _add_field(msg, package, name, number, type_name, repeated)
+            if oneof and name in oneof[1]:
+                field.oneof_index = 0
+    pool.Add(file_proto)
+
+
+_POOL = descriptor_pool.DescriptorPool()
+_build_file(_POOL, "sigcheck.tf", _TF_MESSAGES, _ONEOFS)
+_build_file(_POOL, "sigcheck.hub", _HUB_MESSAGES, {})
+
+
+def _cls(full_name: str):
+    return _message_class(_POOL.FindMessageTypeByName(full_name))
+
+
+SavedModel = _cls("sigcheck.tf.SavedModel")
+MetaGraphDef = _cls("sigcheck.tf.MetaGraphDef")
+SignatureDef = _cls("sigcheck.tf.SignatureDef")
+TensorInfo = _cls("sigcheck.tf.TensorInfo")
+GraphDef = _cls("sigcheck.tf.GraphDef")
+NodeDef = _cls("sigcheck.tf.NodeDef")
+ModuleDef = _cls("sigcheck.hub.ModuleDef")
+ModuleAttachment = _cls("sigcheck.hub.ModuleAttachment")
+ImageModuleInfo = _cls("sigcheck.hub.ImageModuleInfo")
+
+FORMAT_UNSPECIFIED = 0
+FORMAT_V3 = 3
+
+# tensorflow.DataType values sigcheck names in messages (types.proto).
+DTYPE_NAMES = {
+    0: "invalid",
+    1: "float32",
+    2: "float64",
+    3: "int32",
+    4: "uint8",
+    5: "int16",
+    6: "int8",
+    7: "string",
+    8: "complex64",
+    9: "int64",
+    10: "bool",
+    14: "bfloat16",
+    17: "uint16",
+    18: "complex128",
+    19: "float16",
+    20: "resource",
+    21: "variant",
+    22: "uint32",
+    23: "uint64",
+}
+
+
+def dtype_name(value: int) -> str:
+    """Readable name of a tensorflow.DataType value (``DT_*_REF`` = value + 100)."""
+    if value > 100:
+        return DTYPE_NAMES.get(value - 100, f"dtype({value - 100})") + "_ref"
+    return DTYPE_NAMES.get(value, f"dtype({value})")

@@ -1,0 +1,222 @@
+"""Read a module directory into ModuleFacts with protobuf only (no TensorFlow).
+
+Only what makes the module unreadable as a whole raises ReadError (exit 2):
+no directory, no ``saved_model.pb`` or one that does not parse.  Everything
+else -- a missing or garbage ``tfhub_module.pb``, odd collections, broken
+attachments -- is recorded as facts for the rules to judge.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from google.protobuf.message import DecodeError
+
+from ..errors import ReadError
+from . import protos
+from .model import (
+    AttachmentFacts,
+    CollectionFacts,
+    FunctionFacts,
+    GraphFacts,
+    ImageSize,
+    MetaGraphFacts,
+    ModuleDefFacts,
+    ModuleFacts,
+    NodeFacts,
+    SignatureFacts,
+    TensorFacts,
+)
+
+SAVED_MODEL = "saved_model.pb"
+MODULE_DEF = "tfhub_module.pb"
+ATTACHMENTS_COLLECTION = "hub_module_attachments"
+IMAGE_MODULE_INFO_KEY = "image_module_info"
+
+
+def read_module(path: str) -> ModuleFacts:
+    """Parse the module directory at ``path`` into facts."""
+    if not os.path.exists(path):
+        raise ReadError(f"{path}: no such file or directory")
+    if not os.path.isdir(path):
+        raise ReadError(f"{path}: not a module directory or a .tar.gz/.tgz archive")
+    saved_model_path = os.path.join(path, SAVED_MODEL)
+    if not os.path.isfile(saved_model_path):
+        raise ReadError(f"{path}: no {SAVED_MODEL} (not a SavedModel / TF1 Hub module directory)")
+    saved_model = protos.SavedModel()
+    try:
+        with open(saved_model_path, "rb") as f:
+            saved_model.ParseFromString(f.read())
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise ReadError(f"{saved_model_path}: does not parse as a SavedModel ({_one_line(exc)})") from None
+    except OSError as exc:
+        raise ReadError(f"{saved_model_path}: cannot be read ({exc.strerror or exc})") from None
+    return ModuleFacts(
+        path=path,
+        module_def=read_module_def(os.path.join(path, MODULE_DEF)),
+        meta_graphs=tuple(_meta_graph_facts(m) for m in saved_model.meta_graphs),
+        schema_version=saved_model.saved_model_schema_version,
+        has_variables=os.path.isfile(os.path.join(path, "variables", "variables.index")),
+        files=_list_files(path),
+    )
+
+
+def read_module_def(path: str) -> ModuleDefFacts:
+    if not os.path.isfile(path):
+        return ModuleDefFacts(present=False)
+    module_def = protos.ModuleDef()
+    try:
+        with open(path, "rb") as f:
+            module_def.ParseFromString(f.read())
+    except (DecodeError, RuntimeError, ValueError, OSError) as exc:
+        return ModuleDefFacts(present=True, problem=_one_line(exc) or "does not parse as a ModuleDef")
+    return ModuleDefFacts(
+        present=True,
+        format=module_def.format,
+        required_features=tuple(module_def.required_features),
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _list_files(root: str, limit: int = 10_000) -> tuple:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            found.append(os.path.relpath(os.path.join(dirpath, name), root))
+            if len(found) >= limit:
+                return tuple(found)
+    return tuple(found)
+
+
+def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
+    collections = tuple(
+        _collection_facts(key, meta_graph.collection_def[key]) for key in sorted(meta_graph.collection_def)
+    )
+    attachments = ()
+    if ATTACHMENTS_COLLECTION in meta_graph.collection_def:
+        attachments = tuple(
+            _attachment_facts(raw) for raw in meta_graph.collection_def[ATTACHMENTS_COLLECTION].bytes_list.value
+        )
+    signatures = tuple(
+        _signature_facts(name, meta_graph.signature_def[name]) for name in sorted(meta_graph.signature_def)
+    )
+    return MetaGraphFacts(
+        tags=tuple(sorted(meta_graph.meta_info_def.tags)),
+        signatures=signatures,
+        collections=collections,
+        attachments=attachments,
+        graph=_graph_facts(meta_graph.graph_def),
+        restore_op=meta_graph.saver_def.restore_op_name or None,
+    )
+
+
+def _collection_facts(key: str, collection) -> CollectionFacts:
+    kind = collection.WhichOneof("kind")
+    if kind is None:
+        return CollectionFacts(key=key, kind="empty", values=(), size=0)
+    values = getattr(collection, kind).value
+    node_names = tuple(values) if kind == "node_list" else ()
+    return CollectionFacts(key=key, kind=kind, values=node_names, size=len(values))
+
+
+def _attachment_facts(raw: bytes) -> AttachmentFacts:
+    attachment = protos.ModuleAttachment()
+    try:
+        attachment.ParseFromString(raw)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        return AttachmentFacts(key="", size=len(raw), problem=f"not a ModuleAttachment ({_one_line(exc)})")
+    if attachment.key != IMAGE_MODULE_INFO_KEY:
+        return AttachmentFacts(key=attachment.key, size=len(attachment.value))
+    info = protos.ImageModuleInfo()
+    try:
+        info.ParseFromString(attachment.value)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        return AttachmentFacts(
+            key=attachment.key, size=len(attachment.value), problem=f"not an ImageModuleInfo ({_one_line(exc)})"
+        )
+    size = info.default_image_size
+    return AttachmentFacts(
+        key=attachment.key, size=len(attachment.value), image_size=ImageSize(size.height, size.width)
+    )
+
+
+def _signature_facts(name: str, signature) -> SignatureFacts:
+    return SignatureFacts(
+        name=name,
+        method_name=signature.method_name,
+        inputs=tuple(_tensor_facts(k, signature.inputs[k]) for k in sorted(signature.inputs)),
+        outputs=tuple(_tensor_facts(k, signature.outputs[k]) for k in sorted(signature.outputs)),
+    )
+
+
+def _tensor_facts(key: str, info) -> TensorFacts:
+    encoding = info.WhichOneof("encoding")
+    if encoding == "coo_sparse":
+        return TensorFacts(
+            key, info.coo_sparse.values_tensor_name or None, protos.dtype_name(info.dtype),
+            _shape(info.tensor_shape), "sparse",
+        )
+    if encoding == "composite_tensor":
+        return TensorFacts(key, None, protos.dtype_name(info.dtype), _shape(info.tensor_shape), "composite")
+    return TensorFacts(key, info.name or None, protos.dtype_name(info.dtype), _shape(info.tensor_shape))
+
+
+def _shape(shape_proto):
+    if shape_proto.unknown_rank:
+        return None
+    return tuple(None if d.size < 0 else d.size for d in shape_proto.dim)
+
+
+def _graph_facts(graph_def) -> GraphFacts:
+    return GraphFacts(
+        nodes=tuple(_node_facts(n) for n in graph_def.node),
+        functions=tuple(
+            FunctionFacts(f.signature.name, tuple(_node_facts(n) for n in f.node_def))
+            for f in graph_def.library.function
+        ),
+    )
+
+
+def _node_facts(node) -> NodeFacts:
+    functions = []
+    scalar = text = None
+    for attr_name, value in node.attr.items():
+        which = value.WhichOneof("value")
+        if which == "func":
+            functions.append(value.func.name)
+        elif which == "list" and len(value.list.func):
+            functions.extend(f.name for f in value.list.func)
+        elif which == "tensor" and node.op == "Const" and attr_name == "value":
+            scalar, text = _const_scalar(value.tensor)
+    return NodeFacts(
+        name=node.name,
+        op=node.op,
+        inputs=tuple(node.input),
+        functions=tuple(sorted(functions)),
+        scalar=scalar,
+        text=text,
+    )
+
+
+_CONTENT_FORMATS = {1: "<f", 2: "<d", 3: "<i", 9: "<q"}
+
+
+def _const_scalar(tensor):
+    """The value of a one-element numeric or string Const, else (None, None)."""
+    if any(d.size != 1 for d in tensor.tensor_shape.dim):
+        return None, None
+    if tensor.string_val:
+        raw = tensor.string_val[0]
+        return None, raw.decode("utf-8", "replace") if len(tensor.string_val) == 1 else None
+    for values in (tensor.float_val, tensor.double_val, tensor.int_val, tensor.int64_val):
+        if len(values) == 1:
+            return float(values[0]), None
+    fmt = _CONTENT_FORMATS.get(tensor.dtype)
+    if fmt and len(tensor.tensor_content) == struct.calcsize(fmt):
+        return float(struct.unpack(fmt, tensor.tensor_content)[0]), None
+    return None, None

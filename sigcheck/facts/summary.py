@@ -1,0 +1,66 @@
+"""The ``facts`` object of the JSON report and the header of every renderer."""
+
+from __future__ import annotations
+
+from .image import expected_image_size, image_signature_names
+from .model import ModuleFacts
+from .protos import FORMAT_UNSPECIFIED, FORMAT_V3
+
+_FORMAT_NAMES = {FORMAT_UNSPECIFIED: "FORMAT_UNSPECIFIED", FORMAT_V3: "FORMAT_V3"}
+
+
+def format_name(facts: ModuleFacts) -> str:
+    md = facts.module_def
+    if not md.present:
+        return "missing tfhub_module.pb"
+    if md.problem:
+        return "unparseable tfhub_module.pb"
+    return _FORMAT_NAMES.get(md.format, f"format {md.format}")
+
+
+def summarize(facts: ModuleFacts, directory: str) -> dict:
+    """Plain JSON-able facts: what the module is, before any judgement."""
+    summary = {
+        "directory": directory,
+        "format": format_name(facts),
+        "required_features": list(facts.module_def.required_features),
+        "tag_sets": [list(t) for t in facts.tag_sets],
+        "image_module": False,
+        "image_signatures": [],
+        "image_size": None,
+        "image_size_source": None,
+        "num_outputs": None,
+        "image_module_info": None,
+        "has_variables": facts.has_variables,
+        "meta_graphs": [],
+    }
+    if not facts.meta_graphs:
+        return summary
+    primary = facts.primary
+    names = image_signature_names(primary)
+    summary["image_module"] = bool(names)
+    summary["image_signatures"] = list(names)
+    if names:
+        first = primary.signature(names[0])
+        expected = expected_image_size(primary, first)
+        if expected.size is not None:
+            summary["image_size"] = expected.size.to_json()
+            summary["image_size_source"] = expected.source
+        default = first.output("default")
+        if default is not None and default.shape is not None and len(default.shape) == 2:
+            summary["num_outputs"] = default.shape[1]
+    info = primary.image_module_info
+    if info is not None and info.image_size is not None:
+        summary["image_module_info"] = info.image_size.to_json()
+    summary["meta_graphs"] = [
+        {
+            "tags": list(meta.tags),
+            "signatures": {s.name: s.to_json() for s in meta.signatures},
+            "collections": [c.key for c in meta.collections],
+            "attachments": [a.key for a in meta.attachments],
+            "nodes": len(meta.graph.nodes),
+            "functions": len(meta.graph.functions),
+        }
+        for meta in facts.meta_graphs
+    ]
+    return summary
