@@ -1,0 +1,62 @@
+"""Check functions, one per rule, bound to rules/*.toml by code.
+
+A check is ``fn(ctx, options) -> iterable of Finding``.  It says whether the
+module passes, violates or cannot be judged; the engine stamps name,
+severity, spec and the final status (fail or warn) from the rule's entry.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+_REGISTRY: dict = {}
+
+
+def check(code: str) -> Callable:
+    """Bind the decorated function to the rule ``code`` declared in rules/*.toml."""
+
+    def bind(fn: Callable) -> Callable:
+        if code in _REGISTRY and _REGISTRY[code] is not fn:
+            raise RuntimeError(f"two checks for {code}")
+        _REGISTRY[code] = fn
+        return fn
+
+    return bind
+
+
+def registered_checks() -> dict:
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return dict(_REGISTRY)
+
+
+@dataclass(frozen=True)
+class Finding:
+    outcome: str  # "pass" | "violation" | "skip"
+    message: str
+    tags: Optional[tuple] = None
+    signature: Optional[str] = None
+    location: Optional[str] = None
+    evidence: Optional[str] = None
+
+
+def passed(message: str, **where) -> Finding:
+    return Finding("pass", message, **where)
+
+
+def violated(message: str, **where) -> Finding:
+    return Finding("violation", message, **where)
+
+
+def skipped(message: str, **where) -> Finding:
+    return Finding("skip", message, **where)
+
+
+def location(tags: Optional[tuple], *parts: str) -> str:
+    """Logical path into the module: ``tags[train]/signatures/default/inputs/images``."""
+    head = [] if tags is None else [f"tags[{','.join(tags)}]"]
+    return "/".join(head + [p for p in parts if p])

@@ -1,0 +1,40 @@
+"""What a check may read: the module's facts and, for runtime rules, observations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Optional
+
+from ..facts.image import image_signature_names
+from ..facts.model import MetaGraphFacts, ModuleFacts, SignatureFacts
+from . import location
+
+
+@dataclass(frozen=True)
+class Context:
+    facts: ModuleFacts
+    observations: Any = None  # runtime.Observations when the runtime stage ran
+    runtime_skip_reason: Optional[str] = None  # why runtime rules cannot be judged
+
+    @property
+    def primary(self) -> MetaGraphFacts:
+        return self.facts.primary
+
+    @cached_property
+    def image_signatures(self) -> tuple:
+        """Image signatures of the inference graph, the ones IMG/OUT rules judge."""
+        return tuple(self.primary.signature(n) for n in image_signature_names(self.primary))
+
+    @property
+    def is_image_module(self) -> bool:
+        return bool(self.image_signatures)
+
+    def where(self, signature: SignatureFacts, *path: str) -> dict:
+        """tags/signature/location keywords for a finding about ``signature``."""
+        tags = self.primary.tags
+        return {
+            "tags": tags,
+            "signature": signature.name,
+            "location": location(tags, "signatures", signature.name, *path),
+        }

@@ -1,0 +1,139 @@
+"""IMG301-IMG306: the image input of every image signature."""
+
+from __future__ import annotations
+
+from ..facts.image import IMAGES, expected_image_size, image_input
+from ..facts.model import format_shape
+from . import check, passed, skipped, violated
+
+
+def _each_image_input(ctx):
+    """(signature, tensor, where) for every image signature; skips the rest."""
+    for signature in ctx.image_signatures:
+        tensor = image_input(signature)
+        if tensor is None:
+            yield signature, None, ctx.where(signature, "inputs")
+        else:
+            yield signature, tensor, ctx.where(signature, "inputs", tensor.key)
+
+
+def _no_input(where):
+    return skipped("no image input identified (see IMG301)", **where)
+
+
+@check("IMG301")
+def input_name(ctx, options):
+    for signature in ctx.image_signatures:
+        keys = [t.key for t in signature.inputs]
+        where = ctx.where(signature, "inputs")
+        if keys == [IMAGES]:
+            yield passed("one input, named 'images'", **where)
+        elif IMAGES in keys:
+            yield violated(
+                f"inputs are {', '.join(keys)}; expected exactly one input, 'images', so that m(images) works",
+                **where)
+        else:
+            yield violated(
+                f"no input named 'images' (inputs: {', '.join(keys) or 'none'}); "
+                "hub.get_expected_image_size and m(images) look it up by that name", **where)
+
+
+@check("IMG302")
+def input_dtype(ctx, options):
+    for signature, tensor, where in _each_image_input(ctx):
+        if tensor is None:
+            yield _no_input(where)
+        elif tensor.encoding != "dense":
+            yield violated(f"'{tensor.key}' is a {tensor.encoding} tensor; expected a dense float32 batch",
+                           **where)
+        elif tensor.dtype == "float32":
+            yield passed("'%s' is float32" % tensor.key, **where)
+        else:
+            yield violated(
+                f"'{tensor.key}' is {tensor.dtype}; expected float32 RGB values in [0, 1]", **where)
+
+
+@check("IMG303")
+def input_layout(ctx, options):
+    for signature, tensor, where in _each_image_input(ctx):
+        if tensor is None:
+            yield _no_input(where)
+            continue
+        shape = tensor.shape
+        shown = format_shape(shape)
+        if shape is None:
+            yield violated(f"'{tensor.key}' has unknown rank; expected [batch, height, width, 3]", **where)
+        elif len(shape) != 4:
+            yield violated(f"'{tensor.key}' is rank {len(shape)} {shown}; expected rank 4 [batch, height, width, 3]",
+                           **where)
+        elif shape[3] == 3:
+            yield passed(f"'{tensor.key}' is {shown}: NHWC with 3 channels", **where)
+        elif shape[1] == 3:
+            yield violated(f"'{tensor.key}' is {shown}, which looks channels-first (NCHW); "
+                           "expected NHWC [batch, height, width, 3]", **where)
+        else:
+            channels = "unknown" if shape[3] is None else shape[3]
+            yield violated(f"'{tensor.key}' is {shown} with {channels} channels; "
+                           "expected the last dimension fixed to 3 (RGB)", **where)
+
+
+def _rank4(tensor) -> bool:
+    return tensor.shape is not None and len(tensor.shape) == 4
+
+
+@check("IMG304")
+def input_batch(ctx, options):
+    for signature, tensor, where in _each_image_input(ctx):
+        if tensor is None:
+            yield _no_input(where)
+        elif tensor.shape is None or not tensor.shape:
+            yield skipped(f"'{tensor.key}' has no batch dimension to judge (see IMG303)", **where)
+        elif tensor.shape[0] is None:
+            yield passed(f"'{tensor.key}' accepts any batch size ({format_shape(tensor.shape)})", **where)
+        else:
+            yield violated(
+                f"'{tensor.key}' has a fixed batch size of {tensor.shape[0]} ({format_shape(tensor.shape)}); "
+                "expected the first dimension unknown so that any batch size works", **where)
+
+
+@check("IMG305")
+def input_size(ctx, options):
+    for signature, tensor, where in _each_image_input(ctx):
+        if tensor is None:
+            yield _no_input(where)
+        elif not _rank4(tensor):
+            yield skipped(f"'{tensor.key}' is not rank 4 (see IMG303)", **where)
+        elif tensor.shape[1] and tensor.shape[2]:
+            yield passed(f"height and width are fixed: {tensor.shape[1]}x{tensor.shape[2]}", **where)
+        else:
+            yield violated(
+                f"'{tensor.key}' is {format_shape(tensor.shape)}: height and width are not fixed; "
+                "expected them set to the module's expected input size", **where)
+
+
+@check("IMG306")
+def expected_size(ctx, options):
+    meta = ctx.primary
+    info = meta.image_module_info
+    for signature in ctx.image_signatures:
+        tensor = image_input(signature)
+        where = ctx.where(signature, "inputs", tensor.key if tensor else "")
+        if info is not None and info.problem:
+            yield violated(f"the image_module_info attachment is broken: {info.problem}", **where)
+            continue
+        expected = expected_image_size(meta, signature)
+        if expected.size is None:
+            yield violated(f"hub.get_expected_image_size(signature='{signature.name}') would raise "
+                           f"ValueError: {expected.problem}", **where)
+            continue
+        size = f"{expected.size.height}x{expected.size.width}"
+        if expected.source == "image_module_info" and tensor is not None and _rank4(tensor):
+            height, width = tensor.shape[1], tensor.shape[2]
+            if (height not in (None, expected.size.height)) or (width not in (None, expected.size.width)):
+                yield violated(
+                    f"the attached ImageModuleInfo says {size}, but '{tensor.key}' is "
+                    f"{format_shape(tensor.shape)}; consumers would resize to {size} and fail to feed it",
+                    **where)
+                continue
+        source = "the attached ImageModuleInfo" if expected.source == "image_module_info" else "the input shape"
+        yield passed(f"expected image size {size}, from {source}", **where)

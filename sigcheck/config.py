@@ -1,0 +1,240 @@
+"""One validated Config from defaults, ``[tool.sigcheck]`` and command-line flags.
+
+Config files: ``--config FILE`` (a pyproject.toml with ``[tool.sigcheck]`` or a
+file whose top level holds the keys), otherwise the first pyproject.toml with a
+``[tool.sigcheck]`` table found from the working directory upward.  Every key
+and value is validated here, in one place: unknown keys and bad values are a
+ConfigError (exit 2), never ignored.  Flags override the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Mapping, Optional
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+from .errors import ConfigError
+from .resolve import DEFAULT_MAX_ARCHIVE_BYTES, parse_size
+from .results import FAIL_ON
+
+DEFAULT_BATCH_SIZES = (1, 2, 5)
+DEFAULT_TIMEOUT = 300.0
+SEVERITIES = ("error", "warning")
+
+
+@dataclass(frozen=True)
+class Config:
+    select: tuple = ()
+    ignore: tuple = ()
+    fail_on: str = "error"
+    static: bool = False
+    tags: Optional[tuple] = None  # tag sets to check, e.g. ((), ("train",)); None = all
+    severities: Mapping = field(default_factory=lambda: MappingProxyType({}))  # code -> error|warning
+    options: Mapping = field(default_factory=lambda: MappingProxyType({}))  # code -> {option: value}
+    batch_sizes: tuple = DEFAULT_BATCH_SIZES
+    timeout: float = DEFAULT_TIMEOUT
+    max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES
+    allow_unsafe_ops: bool = False
+    jobs: int = 0  # worker processes for several modules; 0 = number of cores
+    progress: bool = False  # show progress on stderr (the CLI decides: TTY and not --quiet)
+    source: Optional[str] = None  # the config file the values came from
+
+    def __post_init__(self):
+        if self.fail_on not in FAIL_ON:
+            raise ConfigError(f"fail-on must be one of {', '.join(FAIL_ON)}, not {self.fail_on!r}")
+
+    def merged(self, **changes) -> "Config":
+        """A copy with the non-None ``changes`` applied (flags over file values)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def parse_tag_set(text: str) -> tuple:
+    """``""`` -> (), ``"train"`` -> ("train",), ``"serve,gpu"`` -> ("gpu", "serve")."""
+    return tuple(sorted(t.strip() for t in text.split(",") if t.strip()))
+
+
+def codes(values, what: str) -> tuple:
+    """Rule codes or prefixes from strings or comma-separated lists; validated."""
+    from .rules import load_rules
+
+    known = [r.code for r in load_rules()]
+    found = tuple(c.strip().upper() for v in values for c in str(v).split(",") if c.strip())
+    for code in found:
+        if not any(k.startswith(code) for k in known):
+            raise ConfigError(f"{what}: {code!r} matches no rule (codes look like IMG302 or prefixes like IMG)")
+    return found
+
+
+def find_config(start: str) -> Optional[str]:
+    """The nearest pyproject.toml with a [tool.sigcheck] table, from ``start`` upward."""
+    directory = os.path.abspath(start)
+    while True:
+        candidate = os.path.join(directory, "pyproject.toml")
+        if os.path.isfile(candidate) and _sigcheck_table(candidate, required=False) is not None:
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def load_config(path: Optional[str] = None, *, search_from: Optional[str] = None) -> Config:
+    """Config from ``path`` (or the discovered pyproject.toml), defaults otherwise."""
+    if path is None:
+        path = find_config(search_from or os.getcwd())
+        if path is None:
+            return Config()
+    table = _sigcheck_table(path, required=True)
+    return config_from_table(table, source=path)
+
+
+def _sigcheck_table(path: str, *, required: bool):
+    try:
+        with open(path, "rb") as f:
+            document = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    table = document.get("tool", {}).get("sigcheck")
+    if table is None and required:
+        if os.path.basename(path) == "pyproject.toml":
+            raise ConfigError(f"{path}: no [tool.sigcheck] table")
+        table = document
+    return table
+
+
+_KEYS = ("select", "ignore", "severity", "fail_on", "batch_sizes", "timeout", "static", "options",
+         "max_archive_size", "allow_unsafe_ops", "jobs")
+
+
+def config_from_table(table: Mapping, *, source: str = "config") -> Config:
+    values = {}
+    for raw_key, value in table.items():
+        key = raw_key.replace("-", "_")
+        if key not in _KEYS:
+            raise ConfigError(f"{source}: unknown key {raw_key!r} in [tool.sigcheck]; known: "
+                              f"{', '.join(k.replace('_', '-') for k in _KEYS)}")
+        values[key] = _validate(key, value, source)
+    mapping = {"severity": "severities", "max_archive_size": "max_archive_bytes"}
+    return Config(source=source, **{mapping.get(k, k): v for k, v in values.items()})
+
+
+def _validate(key: str, value, source: str):
+    where = f"{source}: {key.replace('_', '-')}"
+    if key in ("select", "ignore"):
+        return codes(_list_of(value, str, where), where)
+    if key == "severity":
+        return MappingProxyType(_severities(value, where))
+    if key == "fail_on":
+        if value not in FAIL_ON:
+            raise ConfigError(f"{where} must be one of {', '.join(FAIL_ON)}, not {value!r}")
+        return value
+    if key == "batch_sizes":
+        return parse_batch_sizes(value, where)
+    if key in ("timeout",):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(f"{where} must be a positive number of seconds, not {value!r}")
+        return float(value)
+    if key == "jobs":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{where} must be a whole number >= 0 (0 = one per core), not {value!r}")
+        return value
+    if key in ("static", "allow_unsafe_ops"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
+        return value
+    if key == "max_archive_size":
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if key == "options":
+        return MappingProxyType(rule_options(value, where))
+    raise AssertionError(key)  # pragma: no cover - _KEYS and _validate disagree
+
+
+def _list_of(value, kind, where) -> list:
+    if isinstance(value, kind):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+        raise ConfigError(f"{where} must be a list of {kind.__name__}, not {value!r}")
+    return value
+
+
+def _severities(value, where) -> dict:
+    from .rules import load_rules
+
+    known = {r.code for r in load_rules()}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table like {{ IMG302 = \"warning\" }}")
+    result = {}
+    for code, severity in value.items():
+        if code.upper() not in known:
+            raise ConfigError(f"{where}: unknown rule {code!r}")
+        if severity not in SEVERITIES:
+            raise ConfigError(f"{where}.{code} must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+        result[code.upper()] = severity
+    return result
+
+
+def rule_options(value, where) -> dict:
+    """``{CODE: {option: value}}`` checked against each rule's declared options and their types."""
+    from .rules import load_rules
+
+    rules = {r.code: r for r in load_rules()}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table of rule codes, like [tool.sigcheck.options.SEC601]")
+    result = {}
+    for code, options in value.items():
+        rule = rules.get(code.upper())
+        if rule is None:
+            raise ConfigError(f"{where}: unknown rule {code!r}")
+        if not isinstance(options, Mapping):
+            raise ConfigError(f"{where}.{code} must be a table of options")
+        checked = {}
+        for name, option in options.items():
+            if name not in rule.options:
+                known = ", ".join(rule.options) or "none"
+                raise ConfigError(f"{where}.{code}: unknown option {name!r} (options of {rule.code}: {known})")
+            checked[name] = _same_type(option, rule.options[name], f"{where}.{code}.{name}")
+        result[rule.code] = MappingProxyType(checked)
+    return result
+
+
+def _same_type(value, default, where):
+    if isinstance(default, bool) or isinstance(value, bool):
+        ok = isinstance(value, bool) and isinstance(default, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float))
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(
+            isinstance(v, type(default[0])) for v in value) if default else isinstance(value, list)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError(f"{where} must be like the default {default!r}, not {value!r}")
+    return tuple(value) if isinstance(value, list) else value
+
+
+def parse_batch_sizes(value, where="batch sizes") -> tuple:
+    """``[1, 2, 5]`` or ``"1,2,5"`` -> (1, 2, 5); each a whole number >= 1."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ConfigError(f"{where} must be a non-empty list of whole numbers, not {value!r}")
+    sizes = []
+    for item in items:
+        try:
+            size = int(str(item).strip())
+        except ValueError:
+            raise ConfigError(f"{where}: {item!r} is not a whole number") from None
+        if size < 1 or size > 4096:
+            raise ConfigError(f"{where}: {size} is outside 1..4096")
+        sizes.append(size)
+    return tuple(dict.fromkeys(sizes))

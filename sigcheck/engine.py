@@ -1,0 +1,73 @@
+"""Run the selected rules' checks over a module's facts and stamp results.
+
+The engine owns everything rules have in common: which rules apply (scope,
+stage), severity (a violation is ``fail`` for error rules and ``warn`` for
+warning rules, after config overrides) and turning a crashing check into an
+``error`` result so the run goes on.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Mapping, Optional
+
+from .checks._context import Context
+from .facts.model import ModuleFacts
+from .results import Result
+from .rules import Rule, matches
+
+
+def select_rules(rules, select=(), ignore=()) -> tuple:
+    """Rules matching ``select`` (all when empty) and not ``ignore``; codes or prefixes."""
+    return tuple(r for r in rules if (not select or matches(r.code, select)) and not matches(r.code, ignore))
+
+
+def evaluate(
+    facts: ModuleFacts,
+    rules,
+    *,
+    observations=None,
+    runtime_skip_reason: Optional[str] = None,
+    severities: Mapping = None,
+    options: Mapping = None,
+) -> tuple:
+    ctx = Context(facts, observations, runtime_skip_reason)
+    results = []
+    for rule in rules:
+        severity = (severities or {}).get(rule.code, rule.severity)
+        rule_options = {**rule.options, **(options or {}).get(rule.code, {})}
+        results.extend(_run(rule, severity, rule_options, ctx))
+    return tuple(results)
+
+
+def _not_applicable(rule: Rule, ctx: Context) -> Optional[str]:
+    if rule.scope != "module" and not ctx.facts.meta_graphs:
+        return "no meta graph to check (see HUB102)"
+    if rule.scope == "image" and not ctx.is_image_module:
+        return "not an image module: no signature takes 'images' or is named image_feature_vector/image_classification"
+    if rule.stage == "runtime" and ctx.runtime_skip_reason:
+        return ctx.runtime_skip_reason
+    return None
+
+
+def _run(rule: Rule, severity: str, options: dict, ctx: Context) -> list:
+    def stamp(status, message, **where):
+        return Result(rule=rule.code, name=rule.name, severity=severity, status=status, message=message,
+                      spec=rule.spec, **where)
+
+    reason = _not_applicable(rule, ctx)
+    if reason:
+        return [stamp("skip", reason)]
+    violation_status = "fail" if severity == "error" else "warn"
+    results = []
+    try:
+        for finding in rule.check(ctx, options):
+            status = violation_status if finding.outcome == "violation" else finding.outcome
+            results.append(stamp(status, finding.message, tags=finding.tags, signature=finding.signature,
+                                 location=finding.location, evidence=finding.evidence))
+    except Exception as exc:  # a bug in one check must not end the run
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        results.append(stamp(
+            "error",
+            f"check crashed: {type(exc).__name__}: {exc} (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})"))
+    return results or [stamp("skip", "nothing to check")]

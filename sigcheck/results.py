@@ -1,0 +1,108 @@
+"""Results, reports, verdicts and exit codes: the public JSON contract.
+
+JSON shape (schema ``sigcheck-report/1``; fields may be added, never renamed)::
+
+    {"schema", "module", "verdict", "error", "facts", "results": [...], "summary"}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import __version__
+
+SCHEMA = "sigcheck-report/1"
+STATUSES = ("pass", "fail", "warn", "skip", "error")
+VERDICTS = ("pass", "fail", "error", "not-applicable")
+FAIL_ON = ("error", "warning")
+
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_UNREADABLE = 2
+
+
+@dataclass(frozen=True)
+class Result:
+    rule: str
+    name: str
+    severity: str
+    status: str
+    message: str
+    spec: str
+    tags: Optional[tuple] = None  # the tag set the result is about, or None
+    signature: Optional[str] = None
+    location: Optional[str] = None  # logical path, e.g. tags[]/signatures/default/inputs/images
+    evidence: Optional[str] = None  # which half found it, a measured figure, ...
+
+    def to_json(self) -> dict:
+        return {
+            "rule": self.rule,
+            "name": self.name,
+            "severity": self.severity,
+            "status": self.status,
+            "tags": None if self.tags is None else list(self.tags),
+            "signature": self.signature,
+            "message": self.message,
+            "spec": self.spec,
+            "location": self.location,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Report:
+    module: str  # the handle as given
+    results: tuple = ()
+    facts: dict = field(default_factory=dict)
+    error: Optional[ErrorInfo] = None
+    image_module: bool = True
+    fail_on: str = "error"
+
+    @property
+    def summary(self) -> dict:
+        counts = dict.fromkeys(STATUSES, 0)
+        for result in self.results:
+            counts[result.status] += 1
+        return counts
+
+    @property
+    def failing(self) -> tuple:
+        """Results that make the verdict fail under ``fail_on``."""
+        bad = ("fail", "error", "warn") if self.fail_on == "warning" else ("fail", "error")
+        return tuple(r for r in self.results if r.status in bad)
+
+    @property
+    def verdict(self) -> str:
+        if self.error is not None:
+            return "error"
+        if self.failing:
+            return "fail"
+        return "pass" if self.image_module else "not-applicable"
+
+    @property
+    def exit_code(self) -> int:
+        return {"error": EXIT_UNREADABLE, "fail": EXIT_VIOLATIONS}.get(self.verdict, EXIT_OK)
+
+    def to_json(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "tool": {"name": "sigcheck", "version": __version__},
+            "module": self.module,
+            "verdict": self.verdict,
+            "error": None if self.error is None else {"type": self.error.type, "message": self.error.message},
+            "fail_on": self.fail_on,
+            "facts": self.facts,
+            "results": [r.to_json() for r in self.results],
+            "summary": self.summary,
+        }
+
+
+def worst_exit_code(reports) -> int:
+    return max((r.exit_code for r in reports), default=EXIT_OK)

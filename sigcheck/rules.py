@@ -1,0 +1,135 @@
+"""Rule metadata from ``rules/*.toml`` -- the one place a rule is declared.
+
+A rule's check function is bound by its code (``@check("IMG302")`` in
+``sigcheck/checks``); loading fails loudly when an entry has no check, a check
+has no entry, or an entry is malformed, so nothing is registered twice by hand
+and nothing can silently go missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from .bundled import rules_dir
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+SEVERITIES = ("error", "warning")
+STAGES = ("static", "runtime")
+# module: needs only the files; graph: needs a meta graph; image: needs an image signature
+SCOPES = ("module", "graph", "image")
+CODE_RE = re.compile(r"^(HUB|SIG|IMG|OUT|RUN|SEC)[1-6]\d\d$")
+NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+REQUIRED = ("code", "name", "category", "severity", "stage", "scope", "summary", "why", "spec",
+            "example_pass", "example_fail")
+OPTIONAL = ("options",)
+
+SPEC_URLS = {
+    "images": "https://www.tensorflow.org/hub/common_signatures/images",
+    "tf1-hub-format": "https://www.tensorflow.org/hub/tf1_hub_module",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    category: str
+    severity: str
+    stage: str
+    scope: str
+    summary: str
+    why: str
+    spec: str
+    example_pass: str
+    example_fail: str
+    options: Mapping
+    source: str  # the toml file it came from
+    check: Callable = None
+
+    @property
+    def spec_url(self) -> str:
+        page, _, anchor = self.spec.partition("#")
+        base = SPEC_URLS[page]
+        return f"{base}#{anchor}" if anchor else base
+
+
+class RuleDefinitionError(Exception):
+    """rules/*.toml is inconsistent: a bug in sigcheck, not in the user's input."""
+
+
+@lru_cache(maxsize=None)
+def load_rules() -> tuple:
+    """All rules, sorted by code, each bound to its check function."""
+    from .checks import registered_checks
+
+    checks = registered_checks()
+    try:
+        directory = rules_dir()
+    except FileNotFoundError as exc:
+        raise RuleDefinitionError(str(exc)) from None
+    rules = {}
+    for filename in sorted(n for n in os.listdir(directory) if n.endswith(".toml")):
+        with open(os.path.join(directory, filename), "rb") as f:
+            document = tomllib.load(f)
+        for entry in document.get("rule", []):
+            rule = _rule_from_entry(entry, filename)
+            if rule.code in rules:
+                raise RuleDefinitionError(f"{filename}: {rule.code} is declared twice")
+            if rule.code not in checks:
+                raise RuleDefinitionError(f"{filename}: {rule.code} has no @check function in sigcheck/checks")
+            rules[rule.code] = Rule(**{**rule.__dict__, "check": checks[rule.code]})
+    orphans = sorted(set(checks) - set(rules))
+    if orphans:
+        raise RuleDefinitionError(f"checks without a rules/*.toml entry: {', '.join(orphans)}")
+    names = [r.name for r in rules.values()]
+    if len(set(names)) != len(names):
+        raise RuleDefinitionError("two rules share a name")
+    return tuple(rules[code] for code in sorted(rules, key=code_order))
+
+
+def _rule_from_entry(entry: dict, source: str) -> Rule:
+    missing = [k for k in REQUIRED if k not in entry]
+    unknown = [k for k in entry if k not in REQUIRED + OPTIONAL]
+    code = entry.get("code", "?")
+    if missing or unknown:
+        raise RuleDefinitionError(f"{source}: {code}: missing {missing} / unknown {unknown} keys")
+    checks = [
+        (CODE_RE.match(code), "code must look like IMG302"),
+        (NAME_RE.match(entry["name"]), "name must be kebab-case"),
+        (entry["severity"] in SEVERITIES, f"severity must be one of {SEVERITIES}"),
+        (entry["stage"] in STAGES, f"stage must be one of {STAGES}"),
+        (entry["scope"] in SCOPES, f"scope must be one of {SCOPES}"),
+        (entry["spec"].partition("#")[0] in SPEC_URLS, f"spec must start with one of {sorted(SPEC_URLS)}"),
+        ("\n" not in entry["summary"].strip(), "summary must be one line"),
+    ]
+    for ok, why in checks:
+        if not ok:
+            raise RuleDefinitionError(f"{source}: {code}: {why}")
+    fields = {k: (entry[k].strip() if isinstance(entry[k], str) else entry[k]) for k in REQUIRED}
+    return Rule(**fields, options=MappingProxyType(dict(entry.get("options", {}))), source=source)
+
+
+def code_order(code: str) -> tuple:
+    """HUB1xx, SIG2xx, IMG3xx, OUT4xx, RUN5xx, SEC6xx: the digits give the order."""
+    return (code[3:], code)
+
+
+def rule_by_code(code: str) -> Rule:
+    for rule in load_rules():
+        if rule.code == code.upper():
+            return rule
+    raise KeyError(code)
+
+
+def matches(code: str, patterns) -> bool:
+    """``--select``/``--ignore`` semantics: a code or a prefix of codes (IMG, OUT40)."""
+    return any(code.startswith(p.upper()) for p in patterns)
