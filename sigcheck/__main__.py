@@ -1,0 +1,7 @@
+"""``python -m sigcheck`` is the ``sigcheck`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

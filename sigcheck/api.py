@@ -1,0 +1,69 @@
+"""check(handle, config) -> Report: resolve, read, run, evaluate.
+
+The one entry point the faces (CLI, pytest plugin) use.  It never raises for
+bad input: an unreadable module becomes a Report with verdict ``error``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .config import Config
+from .engine import evaluate, select_rules
+from .errors import SigcheckError, UsageError
+from .facts.image import image_signature_names
+from .facts.model import ModuleFacts, format_tags
+from .facts.reader import read_module
+from .facts.summary import summarize
+from .resolve import resolve
+from .results import ErrorInfo, Report
+from .rules import load_rules
+
+
+def check(handle: str, config: Config = Config()) -> Report:
+    """Validate the module at ``handle`` and return its report."""
+    try:
+        with resolve(handle, max_archive_bytes=config.max_archive_bytes) as directory:
+            facts = read_module(directory)
+            return _report(handle, directory, facts, config)
+    except SigcheckError as exc:
+        return Report(module=handle, error=ErrorInfo(exc.kind, str(exc)), fail_on=config.fail_on)
+
+
+def _report(handle: str, directory: str, facts: ModuleFacts, config: Config) -> Report:
+    checked = _only_tags(facts, config.tags)
+    rules = select_rules(load_rules(), config.select, config.ignore)
+    observations, skip_reason = _runtime_stage(checked, rules, config)
+    common = {"severities": config.severities, "options": config.options}
+    # Module-level rules (format, uniqueness of tag sets) always see every tag set.
+    results = evaluate(facts, [r for r in rules if r.scope == "module"], **common) + evaluate(
+        checked, [r for r in rules if r.scope != "module"],
+        observations=observations, runtime_skip_reason=skip_reason, **common)
+    image_module = bool(checked.meta_graphs) and bool(image_signature_names(checked.primary))
+    return Report(
+        module=handle,
+        results=results,
+        facts=summarize(facts, directory),
+        image_module=image_module,
+        fail_on=config.fail_on,
+    )
+
+
+def _only_tags(facts: ModuleFacts, tags) -> ModuleFacts:
+    """Facts restricted to the tag sets asked for with --tags (all by default)."""
+    if tags is None:
+        return facts
+    available = facts.tag_sets
+    missing = [t for t in tags if t not in available]
+    if missing:
+        raise UsageError(
+            f"--tags {', '.join(format_tags(t) for t in missing)}: no such tag set "
+            f"(available: {', '.join(format_tags(t) for t in available) or 'none'})")
+    return replace(facts, meta_graphs=tuple(m for m in facts.meta_graphs if m.tags in tags))
+
+
+def _runtime_stage(facts: ModuleFacts, rules, config: Config):
+    """(observations, reason runtime rules cannot be judged)."""
+    if not any(r.stage == "runtime" for r in rules):
+        return None, None
+    return None, "runtime checks not run (--static)"

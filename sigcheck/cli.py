@@ -1,0 +1,168 @@
+"""Command line: parse arguments, call the api, render, choose the exit code.
+
+Exit codes: 0 conforms, 1 violations, 2 unreadable module or wrong command,
+3 internal error (a bug in sigcheck), 130 interrupted.  Errors are one line on
+stderr, never a traceback (set SIGCHECK_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from . import __version__
+from .config import Config, codes, load_config, parse_tag_set
+from .errors import SigcheckError, UsageError
+from .render import FORMATS, renderer
+from .resolve import parse_size
+from .results import FAIL_ON, worst_exit_code
+
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+COMMANDS = ("rules", "explain")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports mistakes in one line and exit code 2."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in COMMANDS:
+            from . import commands
+
+            return getattr(commands, argv[0])(argv[1:])
+        return run_check(argv)
+    except SigcheckError as exc:
+        _error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug in sigcheck: still one line
+        if os.environ.get("SIGCHECK_DEBUG"):
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc} (rerun with SIGCHECK_DEBUG=1 for a traceback)")
+        return EXIT_INTERNAL
+
+
+def _error(message: str) -> None:
+    print(f"sigcheck: error: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sigcheck",
+        description="Validate TF1 Hub image modules against the Common Signatures for Images.",
+        epilog="Commands: 'sigcheck rules' lists every rule; 'sigcheck explain CODE' documents one. "
+               "Exit codes: 0 conforms, 1 violations, 2 unreadable module or bad usage, 3 internal error.",
+    )
+    parser.add_argument("modules", nargs="*", metavar="PATH_OR_HANDLE",
+                        help="module directory, .tar.gz/.tgz archive or http(s):// handle")
+    parser.add_argument("--example", action="store_true",
+                        help="build the bundled conformant example module in a temporary directory and check it")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="rich", help="report format (default: rich)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: [tool.sigcheck] of the nearest pyproject.toml)")
+    parser.add_argument("--static", action=argparse.BooleanOptionalAction, default=None,
+                        help="static checks only: never import TensorFlow or run the module")
+    parser.add_argument("--fail-on", choices=FAIL_ON, help="lowest severity that fails the run (default: error)")
+    parser.add_argument("--select", action="append", metavar="CODES",
+                        help="only these rules: codes or prefixes, comma-separated (IMG, OUT40, SEC601)")
+    parser.add_argument("--ignore", action="append", metavar="CODES", help="skip these rules: codes or prefixes")
+    parser.add_argument("--tags", action="append", metavar="TAGSET",
+                        help="check only this tag set ('' for the empty set, 'train', 'a,b'); repeatable")
+    parser.add_argument("--max-archive-size", metavar="SIZE",
+                        help="refuse archives whose uncompressed size exceeds SIZE (default: 4GiB)")
+    parser.add_argument("--version", action="version", version=f"sigcheck {__version__}")
+    return parser
+
+
+def config_from_args(args) -> Config:
+    """The config file's values, overridden by the flags that were given."""
+    config = load_config(args.config)
+    try:
+        return config.merged(
+            select=codes(args.select, "--select") if args.select else None,
+            ignore=codes(args.ignore, "--ignore") if args.ignore else None,
+            fail_on=args.fail_on,
+            static=args.static,
+            tags=tuple(parse_tag_set(t) for t in args.tags) if args.tags else None,
+            max_archive_bytes=parse_size(args.max_archive_size) if args.max_archive_size else None,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run_check(argv) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.modules and not args.example:
+        raise UsageError("no module given: pass PATH_OR_HANDLE, or --example (see 'sigcheck --help')")
+    config = config_from_args(args)
+    from . import api
+
+    if args.example:
+        reports = [_check_example(config)]
+    else:
+        reports = [api.check(handle, config) for handle in args.modules]
+    for report in reports:
+        if report.error is not None:
+            _error(report.error.message)
+    write_output(reports, args.format, args.output)
+    return worst_exit_code(reports)
+
+
+def _check_example(config: Config):
+    from . import api
+    from .bundled import fixtures
+    from .runtime.tfimport import quiet_native_stderr
+
+    print("sigcheck: building the example module (a conformant feature vector) in a temporary directory",
+          file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="sigcheck-example-") as tmp:
+        path = os.path.join(tmp, "example_feature_vector")
+        with quiet_native_stderr():
+            fixtures().build("fv-conformant", path)
+        report = api.check(path, config)
+    return report
+
+
+def write_output(reports, fmt: str, output) -> None:
+    color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    width = None
+    if output is None and sys.stdout.isatty():
+        width = os.get_terminal_size().columns
+    text = renderer(fmt)(reports, color=color, width=width)
+    if output is None and fmt == "rich" and all(r.error is not None for r in reports):
+        text = ""  # the one-line error on stderr says it all
+    if output is None:
+        sys.stdout.write(text)
+        return
+    write_atomically(output, text)
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``path`` completely or not at all (temp file + rename)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"--output {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".sigcheck-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

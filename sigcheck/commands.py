@@ -1,0 +1,51 @@
+"""The subcommands besides checking: ``sigcheck rules`` and ``sigcheck explain CODE``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .errors import UsageError
+from .rules import load_rules, rule_by_code
+
+
+def rules(argv) -> int:
+    """List every rule: code, name, severity, stage, summary."""
+    fmt = "text"
+    if argv[:1] == ["--format"] and len(argv) == 2 and argv[1] in ("text", "json", "markdown"):
+        fmt = argv[1]
+    elif argv:
+        raise UsageError("usage: sigcheck rules [--format text|json|markdown]")
+    all_rules = load_rules()
+    if fmt == "json":
+        document = [
+            {"code": r.code, "name": r.name, "category": r.category, "severity": r.severity, "stage": r.stage,
+             "scope": r.scope, "summary": r.summary, "spec": r.spec, "spec_url": r.spec_url,
+             "options": dict(r.options)}
+            for r in all_rules
+        ]
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    elif fmt == "markdown":
+        from .ruledocs import rules_markdown
+
+        sys.stdout.write(rules_markdown(all_rules))
+    else:
+        width = max(len(r.name) for r in all_rules)
+        for r in all_rules:
+            sys.stdout.write(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.stage:<7}  {r.summary}\n")
+    return 0
+
+
+def explain(argv) -> int:
+    """Print one rule's documentation."""
+    from .ruledocs import rule_text
+
+    if len(argv) != 1:
+        raise UsageError("usage: sigcheck explain CODE (e.g. sigcheck explain IMG302)")
+    try:
+        rule = rule_by_code(argv[0])
+    except KeyError:
+        codes = ", ".join(r.code for r in load_rules())
+        raise UsageError(f"unknown rule {argv[0]!r}; known: {codes}") from None
+    sys.stdout.write(rule_text(rule))
+    return 0

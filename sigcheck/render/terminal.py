@@ -1,0 +1,159 @@
+"""The terminal report (rich): module summary, results grouped by signature, verdict.
+
+Readable without colour: statuses are words, not just colours, so NO_COLOR,
+pipes and CI logs lose nothing.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+STYLES = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim", "error": "bold magenta"}
+VERDICT_TEXT = {
+    "pass": ("PASS", "bold green", "the module follows the Common Signatures for Images"),
+    "fail": ("FAIL", "bold red", "the module violates the conventions"),
+    "not-applicable": ("NOT AN IMAGE MODULE", "bold yellow",
+                       "no image signature: image rules were skipped"),
+    "error": ("ERROR", "bold magenta", "the module could not be read"),
+}
+
+
+def render(reports, *, color: bool = False, width: int = None, **_options) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width or 100,
+                      highlight=False, emoji=False)
+    for index, report in enumerate(reports):
+        if index:
+            console.rule()
+        for part in render_report(report):
+            console.print(part)
+    if len(reports) > 1:
+        console.rule()
+        console.print(summary_table(reports))
+    return buffer.getvalue()
+
+
+def render_report(report) -> list:
+    if report.error is not None:
+        return [Text.assemble((f"{report.module}: ", "bold"), ("ERROR ", "bold magenta"), report.error.message)]
+    return [header(report), results_table(report), verdict_line(report)]
+
+
+def header(report) -> Table:
+    facts = report.facts
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    size = facts.get("image_size")
+    size_text = "unknown"
+    if size:
+        source = "ImageModuleInfo" if facts.get("image_size_source") == "image_module_info" else "input shape"
+        size_text = f"{size['height']}x{size['width']} (from {source})"
+    rows = [
+        ("Module", report.module),
+        ("Format", facts.get("format", "?")),
+        ("Tag sets", ", ".join("{" + ", ".join(t) + "}" for t in facts.get("tag_sets", [])) or "none"),
+        ("Image signatures", ", ".join(facts.get("image_signatures", [])) or "none (not an image module)"),
+        ("Image size", size_text),
+        ("Outputs (N)", str(facts.get("num_outputs") if facts.get("num_outputs") is not None else "unknown")),
+    ]
+    if facts.get("directory") and facts["directory"] != report.module:
+        rows.insert(1, ("Resolved to", facts["directory"]))
+    for key, value in rows:
+        table.add_row(key, Text(str(value)))
+    return table
+
+
+def _group_key(result) -> str:
+    if result.signature:
+        return f"signature {result.signature}"
+    if result.tags is not None and result.rule not in ("HUB101", "HUB102"):
+        return "tag set {" + ", ".join(result.tags) + "}"
+    return "module"
+
+
+def _group_order(report):
+    """module first, then tag sets in file order, then signatures in image order."""
+    tag_sets = [tuple(t) for t in report.facts.get("tag_sets", [])]
+    signatures = report.facts.get("image_signatures", [])
+
+    def key(result):
+        group = _group_key(result)
+        if group.startswith("tag set"):
+            tags = tuple(result.tags)
+            return (1, tag_sets.index(tags) if tags in tag_sets else len(tag_sets))
+        if group.startswith("signature"):
+            name = result.signature
+            return (2, signatures.index(name) if name in signatures else len(signatures))
+        return (0, 0)
+
+    return key
+
+
+def results_table(report) -> Group:
+    """One table per group (module, tag set, signature), columns aligned across them."""
+    groups: dict = {}
+    for result in sorted(report.results, key=_group_order(report)):
+        groups.setdefault(_group_key(result), []).append(result)
+    name_width = max((len(r.name) for r in report.results), default=4)
+    tables = []
+    for group, results in groups.items():
+        table = Table(title=Text(group, style="bold cyan"), title_justify="left", box=box.SIMPLE_HEAD,
+                      expand=True, show_edge=False, pad_edge=False, show_header=not tables)
+        table.add_column("Status", no_wrap=True, width=6)
+        table.add_column("Rule", no_wrap=True, width=6)
+        table.add_column("Name", no_wrap=True, width=name_width)
+        table.add_column("Tags", no_wrap=True, width=7)
+        table.add_column("Message", ratio=1)
+        for status, codes, names, tags, message in _rows(results):
+            table.add_row(Text(status.upper(), style=STYLES[status]), codes, names, tags, Text(message))
+        tables.append(table)
+    return Group(*tables)
+
+
+def _rows(results) -> list:
+    """Table rows; consecutive skips with the same reason fold into one row."""
+    rows = []
+    for result in results:
+        tags = "" if result.tags is None else "{" + ",".join(result.tags) + "}"
+        previous = rows[-1] if rows else None
+        if previous and result.status == "skip" == previous[0] and previous[4] == result.message:
+            previous[1].append(result.rule)
+            continue
+        rows.append(["skip" if result.status == "skip" else result.status, [result.rule], result.name, tags,
+                     result.message])
+    shaped = []
+    for status, codes, name, tags, message in rows:
+        if len(codes) > 1:
+            shaped.append((status, codes[0], f"{len(codes)} rules", tags, f"{message} ({', '.join(codes)})"))
+        else:
+            shaped.append((status, codes[0], name, tags, message))
+    return shaped
+
+
+def verdict_line(report) -> Text:
+    label, style, meaning = VERDICT_TEXT[report.verdict]
+    counts = report.summary
+    detail = ", ".join(f"{counts[s]} {s}" for s in ("pass", "fail", "warn", "skip", "error") if counts[s])
+    note = ""
+    if report.fail_on == "warning" and counts["warn"]:
+        note = " (--fail-on warning)"
+    return Text.assemble((label, style), f": {meaning}{note} — {detail}")
+
+
+def summary_table(reports) -> Group:
+    table = Table(title="Summary", box=box.SIMPLE_HEAD, show_edge=False)
+    table.add_column("Module")
+    table.add_column("Verdict", no_wrap=True)
+    for status in ("pass", "fail", "warn", "skip", "error"):
+        table.add_column(status, justify="right")
+    for report in reports:
+        label, style, _ = VERDICT_TEXT[report.verdict]
+        counts = report.summary
+        table.add_row(report.module, Text(label, style=style), *(str(counts[s]) for s in counts))
+    return Group(table)
