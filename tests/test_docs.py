@@ -1,0 +1,43 @@
+"""Rule documentation is generated from rules/*.toml and kept in sync."""
+
+from __future__ import annotations
+
+from helpers import REPO, run_sigcheck
+from sigcheck.ruledocs import rules_markdown
+from sigcheck.rules import load_rules
+
+
+def test_docs_rules_md_is_up_to_date():
+    on_disk = (REPO / "docs" / "rules.md").read_text()
+    assert on_disk == rules_markdown(), (
+        "docs/rules.md is out of date: run `python -m sigcheck.ruledocs > docs/rules.md`")
+
+
+def test_every_rule_has_a_docs_entry_with_both_examples():
+    text = rules_markdown()
+    for rule in load_rules():
+        section = text.split(f"## {rule.code} {rule.name}\n", 1)[1].split("\n## ", 1)[0]
+        assert "### Why" in section and "### Passes" in section and "### Fails" in section
+        assert rule.example_pass in section and rule.example_fail in section
+        for option in rule.options:
+            assert f"`{option}`" in section
+
+
+def test_explain_prints_a_rules_documentation():
+    run = run_sigcheck("explain", "img302")
+    assert run.returncode == 0
+    for part in ("IMG302 input-dtype", "Why:", "Passes:", "Fails:", "images uint8 [?, 224, 224, 3]",
+                 "https://www.tensorflow.org/hub/common_signatures/images#input"):
+        assert part in run.stdout
+    options = run_sigcheck("explain", "SEC601")
+    assert "extra_allowed_ops = []" in options.stdout
+    unknown = run_sigcheck("explain", "XYZ999")
+    assert unknown.returncode == 2 and "unknown rule" in unknown.error_lines[0]
+
+
+def test_readme_documents_every_rule_and_exit_code():
+    readme = (REPO / "README.md").read_text()
+    for rule in load_rules():
+        assert rule.code in readme, rule.code
+    for code in ("0", "1", "2", "3"):
+        assert f"| {code} |" in readme

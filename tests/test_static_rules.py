@@ -1,0 +1,113 @@
+"""Every static rule on every fixture: exactly the expected verdicts, no TensorFlow.
+
+Runs `sigcheck --static --format json` in a subprocess per fixture module and
+compares each rule's verdict with the recipe's expectations; a violator must
+break its rule and nothing else that the conventions let it keep.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import rule_verdicts, run_sigcheck
+from sigcheck.bundled import fixtures
+
+RECIPES = fixtures().RECIPES
+from sigcheck.rules import load_rules
+
+RULES = load_rules()
+STATIC = [r for r in RULES if r.stage == "static"]
+CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info")
+
+
+@pytest.fixture(scope="module")
+def static_runs(modules):
+    cache = {}
+
+    def run(name):
+        if name not in cache:
+            cache[name] = run_sigcheck("--static", "--format", "json", modules.build(name))
+        return cache[name]
+
+    return run
+
+
+def expected_static(recipe) -> dict:
+    return {r.code: ("skip" if r.stage == "runtime" else recipe.expect.get(r.code, "pass")) for r in RULES}
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
+def test_static_verdicts_match_the_recipe(recipe, static_runs):
+    run = static_runs(recipe.name)
+    assert not run.tensorflow_imported, "sigcheck --static imported tensorflow"
+    report = run.json
+    assert report["schema"] == "sigcheck-report/1"
+    assert rule_verdicts(report) == expected_static(recipe)
+    failing = any(s == "fail" for s in recipe.expect.values())
+    assert report["verdict"] == ("fail" if failing else "pass")
+    assert run.returncode == (1 if failing else 0)
+
+
+@pytest.mark.parametrize("rule", STATIC, ids=lambda r: r.code)
+def test_each_static_rule_passes_conformant_and_fails_its_violators(rule, static_runs):
+    violators = [r for r in RECIPES if rule.code in r.violates]
+    assert violators, f"{rule.code} has no failing fixture in fixtures/catalog.py"
+    for name in CONFORMANT:
+        assert rule_verdicts(static_runs(name).json)[rule.code] == "pass", name
+    for recipe in violators:
+        results = [r for r in static_runs(recipe.name).json["results"] if r["rule"] == rule.code]
+        failed = [r for r in results if r["status"] == "fail"]
+        assert failed, f"{recipe.name} does not fail {rule.code}"
+        for result in failed:
+            assert result["message"] and result["spec"] == rule.spec and result["name"] == rule.name
+
+
+def test_messages_say_what_was_found_and_expected(static_runs):
+    def messages(name, code):
+        return [r["message"] for r in static_runs(name).json["results"]
+                if r["rule"] == code and r["status"] == "fail"]
+
+    assert any("uint8" in m and "float32" in m for m in messages("img302-uint8-input", "IMG302"))
+    assert any("NCHW" in m for m in messages("img303-nchw", "IMG303"))
+    assert any("64x64" in m and "[?, 32, 32, 3]" in m for m in messages("img306-info-disagrees", "IMG306"))
+    assert any("ValueError" in m for m in messages("img306-no-size", "IMG306"))
+    assert any("WriteFile" in m and "write_marker" in m for m in messages("sec601-write-file", "SEC601"))
+    assert any("global_step" in m for m in messages("hub104-global-step", "HUB104"))
+    dropout = messages("out405-train-output-dropout", "OUT405")
+    assert len(dropout) == 1 and "{train}" in dropout[0] and "TinyNet/pool" in dropout[0]
+
+
+def test_results_name_their_tag_set_and_signature(static_runs):
+    results = static_runs("classifier-conformant").json["results"]
+    img302 = {(tuple(r["tags"]), r["signature"]) for r in results if r["rule"] == "IMG302"}
+    assert img302 == {((), "default"), ((), "image_classification"), ((), "image_feature_vector")}
+    out405 = {tuple(r["tags"]) for r in results if r["rule"] == "OUT405"}
+    assert out405 == {(), ("train",)}
+    hub101 = [r for r in results if r["rule"] == "HUB101"]
+    assert hub101[0]["tags"] is None and hub101[0]["signature"] is None
+    located = [r for r in results if r["rule"] == "IMG302"]
+    assert located[0]["location"] == "tags[]/signatures/default/inputs/images"
+
+
+def test_facts_describe_the_module(static_runs):
+    facts = static_runs("classifier-conformant").json["facts"]
+    assert facts["format"] == "FORMAT_V3"
+    assert facts["tag_sets"] == [[], ["train"]]
+    assert facts["image_signatures"] == ["default", "image_classification", "image_feature_vector"]
+    assert facts["image_size"] == {"height": 32, "width": 32}
+    assert facts["image_size_source"] == "image_module_info"
+    assert facts["num_outputs"] == 10
+    default = facts["meta_graphs"][0]["signatures"]["default"]
+    assert default["inputs"] == [{"key": "images", "name": "images:0", "dtype": "float32",
+                                  "shape": [None, 32, 32, 3], "encoding": "dense"}]
+    no_info = static_runs("fv-no-image-info").json["facts"]
+    assert no_info["image_size_source"] == "input_shape" and no_info["image_module_info"] is None
+
+
+def test_a_broken_module_def_fails_hub101_and_every_other_rule_still_runs(static_runs):
+    for name in ("hub101-missing-module-def", "hub101-garbage-module-def"):
+        run = static_runs(name)
+        assert run.returncode == 1
+        verdicts = rule_verdicts(run.json)
+        assert verdicts.pop("HUB101") == "fail"
+        assert all(verdicts[r.code] == "pass" for r in STATIC if r.code != "HUB101")
