@@ -12,6 +12,10 @@ import importlib
 FORMATS = {
     "rich": "terminal",
     "json": "json_report",
+    "junit": "junit",
+    "sarif": "sarif",
+    "markdown": "markdown",
+    "github": "github",
 }
 
 

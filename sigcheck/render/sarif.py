@@ -1,0 +1,148 @@
+"""SARIF 2.1.0, for GitHub code scanning and other static-analysis dashboards.
+
+Layout decisions:
+
+* **One run for all modules.**  GitHub code scanning rejects files with several
+  runs of one tool in the same category, and a single run keeps one rule
+  table.  Results tell modules apart by their artifact URI
+  (``exports/model/saved_model.pb``).
+* **Every rule is in ``tool.driver.rules``**, selected or not, so ``ruleIndex``
+  is stable and a dashboard can document rules that have never fired.
+* **Only what needs attention is a result:** ``fail`` (level ``error``),
+  ``warn`` (``warning``) and ``error`` (``error``, the message says the check
+  did not complete).  Passes and skips are not findings -- SARIF would need
+  ``kind: notApplicable`` with level ``none``, which dashboards show as noise
+  or drop -- so they are only counted, per module, in ``runs[0].properties``.
+* **Locations:** the module has no source lines, so the physical location is
+  the file a result is about (region: line 1, the whole file -- GitHub drops
+  results without a region) and the logical location is the path into it
+  (``tags[]/signatures/default/inputs/images``).  Relative
+  handles stay relative URIs (relative to where sigcheck ran, normally the
+  repository root, which is what code scanning expects); absolute paths become
+  ``file://`` URIs.
+* **An unreadable module** is not a rule violation: it is an error
+  ``toolExecutionNotification`` and ``executionSuccessful: false``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import re
+from urllib.parse import quote
+
+from .. import __version__
+from ..results import worst_exit_code
+from ..rules import SPEC_URLS, load_rules
+from ._common import NOTEWORTHY, artifact_file, artifact_path, is_url, logical_location, message, scope
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+# sigcheck has no home page of its own yet: point at the conventions it enforces.
+INFORMATION_URI = SPEC_URLS["images"]
+# The file as a whole: a protobuf has no lines, but GitHub only displays results with a region.
+FILE_REGION = {"startLine": 1}
+_LEVELS = {"fail": "error", "warn": "warning", "error": "error"}
+
+
+def render(reports, **_options) -> str:
+    rules = load_rules()
+    index = {rule.code: i for i, rule in enumerate(rules)}
+    results = [_result(report, result, index) for report in reports for result in report.results
+               if result.status in NOTEWORTHY]
+    unreadable = [r for r in reports if r.error is not None]
+    run = {
+        "tool": {"driver": {
+            "name": "sigcheck",
+            "version": __version__,
+            "semanticVersion": __version__,
+            "informationUri": INFORMATION_URI,
+            "rules": [_rule(rule) for rule in rules],
+        }},
+        "invocations": [{
+            "executionSuccessful": not unreadable,
+            "exitCode": worst_exit_code(reports),
+            "toolExecutionNotifications": [_unreadable(r) for r in unreadable],
+        }],
+        "results": results,
+        "properties": {"modules": [
+            {"module": r.module, "verdict": r.verdict, "summary": r.summary}
+            for r in reports]},
+    }
+    document = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _rule(rule) -> dict:
+    why = unwrap(rule.why)
+    text = (f"{rule.summary}\n\n{why}\n\nPasses:\n{rule.example_pass}\n\nFails:\n{rule.example_fail}\n\n"
+            f"Spec: {rule.spec_url}")
+    markdown = (f"{rule.summary}\n\n{why}\n\n**Passes**\n\n```text\n{rule.example_pass}\n```\n\n"
+                f"**Fails**\n\n```text\n{rule.example_fail}\n```\n\n[Specification]({rule.spec_url})")
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": why},
+        "helpUri": rule.spec_url,
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": "error" if rule.severity == "error" else "warning"},
+        "properties": {"tags": [rule.category]},
+    }
+
+
+def unwrap(text: str) -> str:
+    """Join the hard-wrapped lines of a rules/*.toml paragraph; keep the paragraphs."""
+    return re.sub(r"(?<!\n)\n(?!\n)", " ", text)
+
+
+def _result(report, result, index) -> dict:
+    path = logical_location(result)
+    location = {"physicalLocation": {"artifactLocation": {"uri": uri(report.module, artifact_file(result))},
+                                     "region": FILE_REGION}}
+    if path:
+        location["logicalLocations"] = [{"name": path.rsplit("/", 1)[-1], "fullyQualifiedName": path,
+                                         "kind": _kind(path)}]
+    text, where = message(result), scope(result)
+    entry = {"ruleId": result.rule, "level": _LEVELS[result.status],
+             "message": {"text": f"{text} [{where}]" if where and where not in text else text},
+             "locations": [location],
+             "partialFingerprints": {"sigcheckResult/v1": _fingerprint(report.module, result)},
+             "properties": {k: v for k, v in result.to_json().items()
+                            if k in ("status", "tags", "signature", "evidence") and v is not None}}
+    if result.rule in index:
+        entry["ruleIndex"] = index[result.rule]
+    return entry
+
+
+def _kind(path: str) -> str:
+    """A tag set's graph, collections or signature map is a "module"; a signature a
+    "function"; its inputs and outputs "member"s."""
+    parts = path.split("/")
+    if len(parts) <= 2 or parts[1] != "signatures":
+        return "module"
+    return "function" if len(parts) == 3 else "member"
+
+
+def _fingerprint(module: str, result) -> str:
+    """Stable across runs and message rewordings, so dashboards track one alert per place."""
+    key = "\0".join([result.rule, module, str(result.location), str(result.tags), str(result.signature)])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def uri(module: str, filename: str = "") -> str:
+    """A URI reference for ``filename`` in ``module``: percent-encoded, relative if the handle was."""
+    if is_url(module):
+        return quote(artifact_path(module, filename), safe=":/?#[]@!$&'()*+,;=%~")
+    if os.path.isabs(module):
+        return pathlib.Path(module, filename).as_uri()
+    return quote(artifact_path(module, filename), safe="/")
+
+
+def _unreadable(report) -> dict:
+    return {
+        "level": "error",
+        "message": {"text": f"could not be read ({report.error.type}): {report.error.message}"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(report.module)}}}],
+    }

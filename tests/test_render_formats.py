@@ -1,0 +1,339 @@
+"""The CI report formats (junit, sarif, markdown, github) as CI consumes them.
+
+Every test runs the real CLI on real fixture modules and parses what a CI
+system would parse: the XML, the SARIF against its official schema, the
+Markdown table, the workflow command lines.  The JSON report of the same run
+is the reference for what the results are.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from helpers import run_sigcheck
+from sigcheck.rules import load_rules
+
+FORMATS = ("junit", "sarif", "markdown", "github")
+ALL_CODES = [r.code for r in load_rules()]
+SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+NOTEWORTHY = ("fail", "warn", "error")
+
+
+def render(fmt, *paths, cwd=None, config=None):
+    extra = ("--config", config) if config else ()
+    return run_sigcheck("--static", "--format", fmt, *extra, *paths, cwd=cwd)
+
+
+def reference(*paths, cwd=None, config=None) -> dict:
+    """The JSON report of the same invocation: what the other formats must agree with."""
+    extra = ("--config", config) if config else ()
+    return run_sigcheck("--static", "--format", "json", *extra, *paths, cwd=cwd).json
+
+
+def copy_module(modules, name, destination: Path) -> Path:
+    shutil.copytree(modules.build(name), destination)
+    return destination
+
+
+@pytest.fixture()
+def warning_config(tmp_path):
+    """IMG302 downgraded to a warning, so img302-uint8-input gives ``warn`` results."""
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.sigcheck]\nseverity = { IMG302 = "warning" }\n')
+    return config
+
+
+# --- every format ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fixture,expected", [("fv-conformant", 0), ("img302-uint8-input", 1), (None, 2)])
+def test_exit_codes_do_not_depend_on_the_format(modules, tmp_path, fmt, fixture, expected):
+    path = modules.build(fixture) if fixture else tmp_path / "missing"
+    run = render(fmt, path)
+    assert run.returncode == expected, run.stderr
+    assert run.stdout.strip(), "every format reports something, even for an unreadable module"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_output_writes_the_report_to_the_file_only(modules, tmp_path, fmt):
+    path = modules.build("img302-uint8-input")
+    out = tmp_path / f"report.{fmt}"
+    run = run_sigcheck("--static", "--format", fmt, "--output", out, path)
+    assert run.returncode == 1 and run.stdout == ""
+    assert out.read_text() == render(fmt, path).stdout
+
+
+# --- SARIF ----------------------------------------------------------------------------------------
+
+
+def sarif_validator():
+    return jsonschema.Draft7Validator(json.loads(SARIF_SCHEMA.read_text()),
+                                      format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+
+
+def test_committed_sarif_schema_is_the_shared_one(shared_data):
+    assert SARIF_SCHEMA.read_bytes() == (shared_data / "sarif-schema-2.1.0.json").read_bytes()
+
+
+@pytest.mark.parametrize("fixtures", [
+    ["fv-conformant"], ["img302-uint8-input"], ["hub101-missing-module-def"], ["hub102-no-meta-graph"],
+    ["out405-train-output-dropout", "classifier-conformant", "missing"],
+])
+def test_sarif_is_valid_sarif_2_1_0(modules, tmp_path, fixtures):
+    paths = [tmp_path / name if name == "missing" else modules.build(name) for name in fixtures]
+    document = json.loads(render("sarif", *paths).stdout)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in sarif_validator().iter_errors(document)]
+    assert errors == []
+    assert document["version"] == "2.1.0" and len(document["runs"]) == 1
+
+
+def test_sarif_driver_lists_every_rule(modules):
+    driver = json.loads(render("sarif", modules.build("fv-conformant")).stdout)["runs"][0]["tool"]["driver"]
+    assert driver["name"] == "sigcheck" and driver["version"] and driver["informationUri"].startswith("https://")
+    assert [r["id"] for r in driver["rules"]] == ALL_CODES
+    for rule, entry in zip(load_rules(), driver["rules"]):
+        assert entry["name"] == rule.name and entry["shortDescription"]["text"] == rule.summary
+        assert entry["helpUri"] == rule.spec_url and entry["help"]["text"] and entry["fullDescription"]["text"]
+        assert entry["defaultConfiguration"]["level"] == {"error": "error", "warning": "warning"}[rule.severity]
+        assert entry["properties"]["tags"] == [rule.category]
+
+
+def test_sarif_violation_result_points_into_the_module(modules):
+    path = Path(modules.build("img302-uint8-input"))
+    # A relative handle, as in CI: the artifact URI stays relative to where sigcheck ran.
+    run = render("sarif", path.name, cwd=path.parent)
+    assert run.returncode == 1
+    sarif_run = json.loads(run.stdout)["runs"][0]
+    expected = [r for r in reference(path.name, cwd=path.parent)["results"] if r["status"] == "fail"]
+    assert len(sarif_run["results"]) == len(expected) > 0
+    rule_ids = [r["id"] for r in sarif_run["tool"]["driver"]["rules"]]
+    for result, want in zip(sarif_run["results"], expected):
+        assert result["ruleId"] == "IMG302" and rule_ids[result["ruleIndex"]] == "IMG302"
+        assert result["level"] == "error" and want["message"] in result["message"]["text"]
+        location = result["locations"][0]
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == "img302-uint8-input/saved_model.pb"
+        logical = location["logicalLocations"][0]
+        assert logical["fullyQualifiedName"] == want["location"]
+        assert logical["fullyQualifiedName"] == f"tags[]/signatures/{want['signature']}/inputs/images"
+    assert sarif_run["invocations"][0]["executionSuccessful"] is True
+
+
+def test_sarif_tag_set_and_module_def_locations(modules):
+    dropout = json.loads(render("sarif", modules.build("out405-train-output-dropout")).stdout)["runs"][0]
+    [result] = dropout["results"]
+    assert result["ruleId"] == "OUT405"
+    assert result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == \
+        "tags[train]/signatures/default/outputs/default"
+    absolute_uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert absolute_uri == Path(modules.build("out405-train-output-dropout"), "saved_model.pb").as_uri()
+    module_def = json.loads(render("sarif", modules.build("hub101-missing-module-def")).stdout)["runs"][0]
+    [result] = module_def["results"]
+    assert result["ruleId"] == "HUB101"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(
+        "/hub101-missing-module-def/tfhub_module.pb")
+    assert "logicalLocations" not in result["locations"][0]
+
+
+def test_sarif_leaves_out_passes_and_skips_but_counts_them(modules):
+    path = modules.build("hub102-no-meta-graph")
+    sarif_run = json.loads(render("sarif", path).stdout)["runs"][0]
+    summary = reference(path)["summary"]
+    assert summary["skip"] > 0
+    assert [r["ruleId"] for r in sarif_run["results"]] == ["HUB102"]
+    assert sarif_run["properties"]["modules"] == [{"module": str(path), "verdict": "fail", "summary": summary}]
+
+
+def test_sarif_warnings_are_warning_level(modules, warning_config):
+    path = modules.build("img302-uint8-input")
+    run = render("sarif", path, config=warning_config)
+    assert run.returncode == 0
+    results = json.loads(run.stdout)["runs"][0]["results"]
+    assert results and {(r["ruleId"], r["level"]) for r in results} == {("IMG302", "warning")}
+
+
+def test_sarif_unreadable_module_is_a_failed_invocation(tmp_path):
+    run = render("sarif", tmp_path / "missing")
+    assert run.returncode == 2
+    sarif_run = json.loads(run.stdout)["runs"][0]
+    assert sarif_run["results"] == []
+    invocation = sarif_run["invocations"][0]
+    assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 2
+    [notification] = invocation["toolExecutionNotifications"]
+    assert notification["level"] == "error" and "no such file or directory" in notification["message"]["text"]
+    assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        (tmp_path / "missing").as_uri()
+
+
+# --- JUnit ----------------------------------------------------------------------------------------
+
+
+def junit(*paths, **kwargs):
+    run = render("junit", *paths, **kwargs)
+    return run, ET.fromstring(run.stdout.encode("utf-8"))
+
+
+def test_junit_has_one_testcase_per_result(modules):
+    path = modules.build("img302-uint8-input")
+    run, root = junit(path)
+    report = reference(path)
+    assert run.returncode == 1 and root.tag == "testsuites"
+    [suite] = root.findall("testsuite")
+    cases = suite.findall("testcase")
+    assert suite.get("name") == str(path)
+    assert len(cases) == len(report["results"]) == int(suite.get("tests")) == int(root.get("tests"))
+    failures = [(case, case.find("failure")) for case in cases if case.find("failure") is not None]
+    expected = [r for r in report["results"] if r["status"] == "fail"]
+    assert len(failures) == len(expected) == int(suite.get("failures")) == int(root.get("failures")) > 0
+    for (case, failure), want in zip(failures, expected):
+        assert failure.get("type") == "IMG302" and failure.get("message") == want["message"]
+        assert case.get("name") == f"IMG302 input-dtype [{want['signature']}]"
+        assert case.get("classname") == f"sigcheck.{str(path).replace('.', '_')}.{want['signature']}"
+        assert "https://www.tensorflow.org/hub/common_signatures/images#input" in failure.text
+
+
+def test_junit_skips_are_skipped_elements(modules):
+    path = modules.build("hub102-no-meta-graph")
+    _, root = junit(path)
+    skips = [r for r in reference(path)["results"] if r["status"] == "skip"]
+    skipped = [case.find("skipped") for case in root.iter("testcase") if case.find("skipped") is not None]
+    assert len(skipped) == len(skips) == int(root.get("skipped")) > 0
+    assert [s.get("message") for s in skipped] == [r["message"] for r in skips]
+
+
+def test_junit_warnings_pass_with_the_message_in_system_out(modules, warning_config):
+    path = modules.build("img302-uint8-input")
+    run, root = junit(path, config=warning_config)
+    assert run.returncode == 0 and root.get("failures") == "0" and root.get("errors") == "0"
+    warned = [case for case in root.iter("testcase") if case.find("system-out") is not None]
+    assert warned and all(case.get("name").startswith("IMG302") for case in warned)
+    assert all("uint8" in case.find("system-out").text for case in warned)
+
+
+def test_junit_unreadable_module_is_an_error_testcase(modules, tmp_path):
+    run, root = junit(modules.build("fv-conformant"), tmp_path / "missing")
+    assert run.returncode == 2
+    assert root.get("errors") == "1" and root.get("failures") == "0"
+    broken = root.findall("testsuite")[1]
+    [case] = broken.findall("testcase")
+    error = case.find("error")
+    assert broken.get("name") == str(tmp_path / "missing") and broken.get("errors") == "1"
+    assert error.get("type") == "read" and "no such file or directory" in error.get("message")
+
+
+def test_junit_special_characters_survive_a_round_trip(modules, tmp_path):
+    odd = copy_module(modules, "img302-uint8-input", tmp_path / "a&b<c>\"d'e")
+    unreadable = tmp_path / "gone\x01&<\"'"
+    run, root = junit(odd, unreadable)
+    assert run.returncode == 2
+    readable, broken = root.findall("testsuite")
+    assert readable.get("name") == str(odd)
+    failure = next(case.find("failure") for case in readable.iter("testcase") if case.find("failure") is not None)
+    assert failure.get("message") == next(r["message"] for r in reference(odd)["results"] if r["status"] == "fail")
+    # XML 1.0 cannot hold \x01 even escaped: it is spelled out instead.
+    assert broken.get("name") == str(unreadable).replace("\x01", "\\x01")
+    assert "gone\\x01&<\"'" in broken.find("testcase/error").get("message")
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+
+
+def table_rows(markdown: str) -> list:
+    """Cells of every table row (header and separator excluded), split at unescaped pipes."""
+    rows = []
+    for line in markdown.splitlines():
+        if line.startswith("| ") and not line.startswith("| ---"):
+            cells = [c.strip() for c in line.replace("\\|", "\0").strip("|").split("|")]
+            rows.append([c.replace("\0", "\\|") for c in cells])
+    return [row for row in rows if row[0] not in ("Status", "Module")]
+
+
+def test_markdown_lists_only_what_needs_attention(modules):
+    path = modules.build("img302-uint8-input")
+    run = render("markdown", path)
+    assert run.returncode == 1
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"### FAIL: `{path}`"
+    assert "FORMAT_V3" in lines[2] and "32x32" in lines[2] and "N = 16" in lines[2]
+    expected = [r for r in reference(path)["results"] if r["status"] in NOTEWORTHY]
+    assert table_rows(run.stdout) == [["FAIL", "IMG302", "input-dtype", "{}", r["signature"], r["message"]]
+                                      for r in expected]
+    assert lines[-1].startswith(f"sigcheck: {len(expected)} fail, ")
+
+
+def test_markdown_passing_module_has_no_table(modules):
+    run = render("markdown", modules.build("fv-conformant"))
+    assert run.returncode == 0
+    assert run.stdout.startswith("### PASS: `")
+    assert not any(line.startswith("|") for line in run.stdout.splitlines())
+    assert "pass" in run.stdout.splitlines()[-1]
+
+
+def test_markdown_escapes_cells_and_summarises_several_modules(modules, tmp_path):
+    unreadable = tmp_path / "bad|name\n<b>"
+    run = render("markdown", modules.build("fv-conformant"), modules.build("out405-train-output-dropout"),
+                 unreadable)
+    assert run.returncode == 2
+    assert run.stdout.startswith("## sigcheck: ERROR (3 modules)")
+    overview = table_rows(run.stdout.split("### ")[0])
+    assert [row[1] for row in overview] == ["PASS", "FAIL", "ERROR"]
+    assert all(len(row) == 7 for row in overview), "a | or newline in a module name broke the table"
+    assert overview[2][0] == f"`{tmp_path}/bad\\|name <b>`"
+    assert "bad\\|name<br>&lt;b&gt;: no such file or directory" in run.stdout  # shown as text, not HTML
+    [dropout_row] = [row for row in table_rows(run.stdout) if row[0] == "FAIL"]
+    assert dropout_row[1:4] == ["OUT405", "no-output-dropout", "{train}"]
+
+
+# --- GitHub workflow commands ---------------------------------------------------------------------
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def test_github_one_error_command_per_failure(modules):
+    path = Path(modules.build("img302-uint8-input"))
+    run = render("github", path.name, cwd=path.parent)
+    assert run.returncode == 1
+    expected = [r for r in reference(path.name, cwd=path.parent)["results"] if r["status"] in NOTEWORTHY]
+    assert run.stdout.splitlines()[:-1] == [
+        f"::error file=img302-uint8-input/saved_model.pb,title=IMG302 input-dtype [{r['signature']}]::"
+        f"{escape_data(r['message'])}" for r in expected]
+    assert run.stdout.splitlines()[-1].startswith(f"sigcheck: img302-uint8-input: FAIL ({len(expected)} fail, ")
+
+
+def test_github_escapes_properties_and_data(modules, tmp_path):
+    odd = copy_module(modules, "img302-uint8-input", tmp_path / "m,o:d%ule")
+    unreadable = tmp_path / "gone%\n::warning::injected"
+    run = render("github", odd, unreadable)
+    assert run.returncode == 2
+    lines = run.stdout.splitlines()
+    first = next(r for r in reference(odd)["results"] if r["status"] == "fail")
+    file = escape_property(f"{odd}/saved_model.pb")
+    assert "%2C" in file and "%3A" in file and "%25" in file
+    assert lines[0] == f"::error file={file},title=IMG302 input-dtype [{first['signature']}]::" \
+                       f"{escape_data(first['message'])}"
+    [read_error] = [line for line in lines if "unreadable" in line and line.startswith("::")]
+    title = "sigcheck%3A unreadable module"
+    assert read_error.startswith(f"::error file={escape_property(str(unreadable))},title={title}::")
+    assert "gone%25%0A::warning::injected" in read_error
+    assert not any(line.startswith("::warning") for line in lines), "a newline in a message started a command"
+    assert not lines[-1].startswith("::") and lines[-1].startswith("sigcheck: ")
+
+
+def test_github_warnings_are_warning_commands(modules, warning_config):
+    run = render("github", modules.build("img302-uint8-input"), config=warning_config)
+    assert run.returncode == 0
+    commands = run.stdout.splitlines()[:-1]
+    assert commands and all(line.startswith("::warning file=") and "title=IMG302 input-dtype" in line
+                            for line in commands)
