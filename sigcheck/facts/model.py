@@ -94,8 +94,12 @@ class NodeFacts:
     op: str
     inputs: tuple  # raw input strings: "x", "x:1", "^ctrl"
     functions: tuple = ()  # names of library functions the node calls
-    scalar: Optional[float] = None  # value of a numeric scalar Const
+    values: Optional[tuple] = None  # values of a small numeric Const (up to 16 elements)
     text: Optional[str] = None  # value of a string scalar Const
+
+    @property
+    def scalar(self) -> Optional[float]:
+        return self.values[0] if self.values and len(self.values) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,16 @@ class GraphFacts:
         if function not in cache:
             cache[function] = {n.name: n for n in self.function_by_name[function].nodes}
         return cache[function]
+
+    @cached_property
+    def consumers(self) -> dict:
+        """node name -> nodes that take one of its outputs as a data input."""
+        found: dict = {}
+        for node in self.nodes:
+            for raw in node.inputs:
+                if not raw.startswith("^"):
+                    found.setdefault(raw.split(":", 1)[0], []).append(node)
+        return found
 
     @cached_property
     def top_level_scopes(self) -> frozenset:

@@ -184,7 +184,7 @@ def _graph_facts(graph_def) -> GraphFacts:
 
 def _node_facts(node) -> NodeFacts:
     functions = []
-    scalar = text = None
+    values = text = None
     for attr_name, value in node.attr.items():
         which = value.WhichOneof("value")
         if which == "func":
@@ -192,31 +192,37 @@ def _node_facts(node) -> NodeFacts:
         elif which == "list" and len(value.list.func):
             functions.extend(f.name for f in value.list.func)
         elif which == "tensor" and node.op == "Const" and attr_name == "value":
-            scalar, text = _const_scalar(value.tensor)
+            values, text = _const_values(value.tensor)
     return NodeFacts(
         name=node.name,
         op=node.op,
         inputs=tuple(node.input),
         functions=tuple(sorted(functions)),
-        scalar=scalar,
+        values=values,
         text=text,
     )
 
 
-_CONTENT_FORMATS = {1: "<f", 2: "<d", 3: "<i", 9: "<q"}
+_CONTENT_FORMATS = {1: "f", 2: "d", 3: "i", 9: "q"}
+_MAX_VALUES = 16
 
 
-def _const_scalar(tensor):
-    """The value of a one-element numeric or string Const, else (None, None)."""
-    if any(d.size != 1 for d in tensor.tensor_shape.dim):
+def _const_values(tensor):
+    """(values, None) for a small numeric Const, (None, text) for a string scalar."""
+    count = 1
+    for d in tensor.tensor_shape.dim:
+        count *= d.size
+    if count > _MAX_VALUES:
         return None, None
     if tensor.string_val:
         raw = tensor.string_val[0]
         return None, raw.decode("utf-8", "replace") if len(tensor.string_val) == 1 else None
-    for values in (tensor.float_val, tensor.double_val, tensor.int_val, tensor.int64_val):
-        if len(values) == 1:
-            return float(values[0]), None
+    for repeated in (tensor.float_val, tensor.double_val, tensor.int_val, tensor.int64_val):
+        if len(repeated):
+            found = [float(v) for v in repeated]
+            # A repeated field shorter than the shape means "repeat the last value".
+            return tuple(found + [found[-1]] * (count - len(found))), None
     fmt = _CONTENT_FORMATS.get(tensor.dtype)
-    if fmt and len(tensor.tensor_content) == struct.calcsize(fmt):
-        return float(struct.unpack(fmt, tensor.tensor_content)[0]), None
+    if fmt and tensor.tensor_content and len(tensor.tensor_content) == count * struct.calcsize(fmt):
+        return tuple(float(v) for v in struct.unpack(f"<{count}{fmt}", tensor.tensor_content)), None
     return None, None
