@@ -18,27 +18,32 @@ from .facts.summary import summarize
 from .resolve import resolve
 from .results import ErrorInfo, Report
 from .rules import load_rules
+from .runtime.stage import runtime_stage
 
 
-def check(handle: str, config: Config = Config()) -> Report:
-    """Validate the module at ``handle`` and return its report."""
+def check(handle: str, config: Config = Config(), *, worker=None, progress=None) -> Report:
+    """Validate the module at ``handle`` and return its report.
+
+    ``worker`` (a runtime.runner.Worker) is reused for inference when given;
+    ``progress`` (a runtime.stage.Progress) is told what happens."""
     try:
         with resolve(handle, max_archive_bytes=config.max_archive_bytes) as directory:
             facts = read_module(directory)
-            return _report(handle, directory, facts, config)
+            return _report(handle, directory, facts, config, worker, progress)
     except SigcheckError as exc:
         return Report(module=handle, error=ErrorInfo(exc.kind, str(exc)), fail_on=config.fail_on)
 
 
-def _report(handle: str, directory: str, facts: ModuleFacts, config: Config) -> Report:
+def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, worker, progress) -> Report:
     checked = _only_tags(facts, config.tags)
     rules = select_rules(load_rules(), config.select, config.ignore)
-    observations, skip_reason = _runtime_stage(checked, rules, config)
+    outcome = runtime_stage(checked, directory, rules, config, worker, progress)
     common = {"severities": config.severities, "options": config.options}
     # Module-level rules (format, uniqueness of tag sets) always see every tag set.
     results = evaluate(facts, [r for r in rules if r.scope == "module"], **common) + evaluate(
         checked, [r for r in rules if r.scope != "module"],
-        observations=observations, runtime_skip_reason=skip_reason, **common)
+        observations=outcome.observations, runtime_skip_reason=outcome.skip_reason,
+        runtime_error=outcome.error, **common)
     image_module = bool(checked.meta_graphs) and bool(image_signature_names(checked.primary))
     return Report(
         module=handle,
@@ -60,10 +65,3 @@ def _only_tags(facts: ModuleFacts, tags) -> ModuleFacts:
             f"--tags {', '.join(format_tags(t) for t in missing)}: no such tag set "
             f"(available: {', '.join(format_tags(t) for t in available) or 'none'})")
     return replace(facts, meta_graphs=tuple(m for m in facts.meta_graphs if m.tags in tags))
-
-
-def _runtime_stage(facts: ModuleFacts, rules, config: Config):
-    """(observations, reason runtime rules cannot be judged)."""
-    if not any(r.stage == "runtime" for r in rules):
-        return None, None
-    return None, "runtime checks not run (--static)"

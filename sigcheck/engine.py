@@ -28,16 +28,21 @@ def evaluate(
     *,
     observations=None,
     runtime_skip_reason: Optional[str] = None,
+    runtime_error: Optional[str] = None,
     severities: Mapping = None,
     options: Mapping = None,
 ) -> tuple:
-    ctx = Context(facts, observations, runtime_skip_reason)
+    ctx = Context(facts, observations, runtime_skip_reason, runtime_error)
     results = []
     for rule in rules:
         severity = (severities or {}).get(rule.code, rule.severity)
-        rule_options = {**rule.options, **(options or {}).get(rule.code, {})}
-        results.extend(_run(rule, severity, rule_options, ctx))
+        results.extend(_run(rule, severity, effective_options(rule, options), ctx))
     return tuple(results)
+
+
+def effective_options(rule: Rule, overrides: Mapping = None) -> dict:
+    """The rule's options from rules/*.toml with the config's overrides applied."""
+    return {**rule.options, **(overrides or {}).get(rule.code, {})}
 
 
 def _not_applicable(rule: Rule, ctx: Context) -> Optional[str]:
@@ -58,6 +63,8 @@ def _run(rule: Rule, severity: str, options: dict, ctx: Context) -> list:
     reason = _not_applicable(rule, ctx)
     if reason:
         return [stamp("skip", reason)]
+    if rule.stage == "runtime" and ctx.runtime_error:
+        return [stamp("error", f"runtime check could not complete: {ctx.runtime_error}")]
     violation_status = "fail" if severity == "error" else "warn"
     results = []
     try:

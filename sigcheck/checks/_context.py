@@ -15,7 +15,8 @@ from . import location
 class Context:
     facts: ModuleFacts
     observations: Any = None  # runtime.Observations when the runtime stage ran
-    runtime_skip_reason: Optional[str] = None  # why runtime rules cannot be judged
+    runtime_skip_reason: Optional[str] = None  # why runtime rules were not run (skip)
+    runtime_error: Optional[str] = None  # why the runtime stage failed (error)
 
     @property
     def primary(self) -> MetaGraphFacts:

@@ -1,0 +1,111 @@
+"""What the worker saw, as read-only objects for the runtime checks.
+
+Indexed the way checks ask: for a tag set and a signature, the probes of the
+group serving it, each probe's runs, and per run the shapes, finiteness and
+(for ``default`` outputs) the values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .plan import Plan
+
+
+@dataclass(frozen=True)
+class Run:
+    shapes: dict  # tensor -> tuple
+    finite: dict  # tensor -> bool
+    values: dict  # tensor -> np.ndarray (default outputs only)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    name: str
+    images: tuple
+    scale: float
+    runs: tuple  # of Run
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class TagSetRun:
+    tags: tuple
+    load_error: Optional[str] = None
+    variables_error: Optional[str] = None
+    variables: int = 0
+    load_seconds: float = 0.0
+    probes: dict = field(default_factory=dict)  # input tensor -> {probe name: ProbeResult}
+
+    @property
+    def loaded(self) -> bool:
+        return not (self.load_error or self.variables_error)
+
+
+@dataclass(frozen=True)
+class Observations:
+    plan: Plan
+    tag_sets: tuple  # of TagSetRun
+    seconds: float = 0.0
+
+    def for_tags(self, tags) -> Optional[TagSetRun]:
+        return next((t for t in self.tag_sets if t.tags == tuple(tags)), None)
+
+    def probes(self, tags, signature: str) -> Optional[dict]:
+        """{probe name: ProbeResult} for the group that serves ``signature`` in ``tags``."""
+        run = self.for_tags(tags)
+        tag_plan = self.plan.for_tags(tags)
+        group = tag_plan.group_for(signature) if tag_plan else None
+        if run is None or group is None:
+            return None
+        return run.probes.get(group.input_tensor)
+
+    def tensor(self, tags, signature: str, key: str) -> Optional[str]:
+        tag_plan = self.plan.for_tags(tags)
+        group = tag_plan.group_for(signature) if tag_plan else None
+        return group.tensor(signature, key) if group else None
+
+
+def load_observations(plan: Plan, out_dir: str, seconds: float) -> Observations:
+    with open(os.path.join(out_dir, "observations.json"), encoding="utf-8") as f:
+        raw = json.load(f)
+    with np.load(os.path.join(out_dir, "observations.npz"), allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    tag_sets = []
+    for t_index, entry in enumerate(raw["tag_sets"]):
+        probes = {}
+        for g_index, group in enumerate(entry.get("groups", [])):
+            prefix = f"{t_index}/{g_index}"
+            probes[group["input_tensor"]] = {
+                p["name"]: _probe(p, prefix, arrays) for p in group["probes"]
+            }
+        tag_sets.append(TagSetRun(
+            tags=tuple(entry["tags"]),
+            load_error=entry.get("load_error"),
+            variables_error=entry.get("variables_error"),
+            variables=entry.get("variables", 0),
+            load_seconds=entry.get("seconds", 0.0),
+            probes=probes,
+        ))
+    return Observations(plan, tuple(tag_sets), seconds)
+
+
+def _probe(raw: dict, prefix: str, arrays: dict) -> ProbeResult:
+    runs = []
+    for index, run in enumerate(raw["runs"]):
+        outputs = run["outputs"]
+        values = {t: arrays[f"{prefix}/{raw['name']}/{index}/{t}"] for t in outputs
+                  if f"{prefix}/{raw['name']}/{index}/{t}" in arrays}
+        runs.append(Run(
+            shapes={t: tuple(o["shape"]) for t, o in outputs.items()},
+            finite={t: o["finite"] for t, o in outputs.items()},
+            values=values,
+            seconds=run.get("seconds", 0.0),
+        ))
+    return ProbeResult(raw["name"], tuple(raw["images"]), raw["scale"], tuple(runs), raw.get("error"))

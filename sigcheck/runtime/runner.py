@@ -1,0 +1,172 @@
+"""Run Plans in a child process with a wall-clock timeout per module.
+
+Isolation is the point: a module that crashes TensorFlow, hangs or exhausts
+memory takes down the child, not sigcheck.  The parent turns whatever happened
+-- a timeout, a signal, a non-zero exit -- into a RuntimeFailure whose message
+ends up in the runtime rules' ``error`` results, and the report still renders.
+
+A Worker keeps its child alive between modules, so checking many modules pays
+for one TensorFlow import per worker, not one per module; a child that died or
+was killed is replaced for the next module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Callable, Optional
+
+from .observations import Observations, load_observations
+from .plan import Plan
+
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_NOISE = ("I0000", "W0000", "E0000", "WARNING: All log messages", "To enable the following")
+_CHILD = "import sys; sys.path.insert(0, sys.argv[1]); from sigcheck.runtime.worker import serve; sys.exit(serve())"
+
+
+class RuntimeFailure(Exception):
+    """The runtime stage did not complete; the message says why, in one line."""
+
+
+class Worker:
+    """A child process that runs plans one after another (use as a context manager)."""
+
+    def __init__(self):
+        self._process = None
+        self._events: Optional[queue.Queue] = None
+        self._stderr = None
+        self._dir = None  # created with the first child: static runs never need one
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def run(self, plan: Plan, *, timeout: float, on_event: Optional[Callable[[dict], None]] = None) -> Observations:
+        """Observations of ``plan``, or RuntimeFailure."""
+        started = time.perf_counter()
+        if self._process is None or self._process.poll() is not None:
+            self._start()
+        with tempfile.TemporaryDirectory(prefix="module-", dir=self._dir.name) as out:
+            plan_path = os.path.join(out, "plan.json")
+            with open(plan_path, "w", encoding="utf-8") as f:
+                f.write(plan.to_json())
+            stderr_offset = self._stderr.tell()
+            try:
+                self._process.stdin.write(json.dumps({"plan": plan_path, "out": out}) + "\n")
+                self._process.stdin.flush()
+            except OSError:
+                pass  # the child is gone; waiting below reports how it ended
+            self._wait_until_done(started + timeout, timeout, stderr_offset, on_event)
+            return load_observations(plan, out, time.perf_counter() - started)
+
+    def _wait_until_done(self, deadline, timeout, stderr_offset, on_event) -> None:
+        while True:
+            remaining = deadline - time.perf_counter()
+            try:
+                event = self._events.get(timeout=max(remaining, 0.001))
+            except queue.Empty:
+                self._kill()
+                raise RuntimeFailure(f"inference did not finish within the timeout of {timeout:g}s "
+                                     "(the module hangs or is too slow; raise it with --timeout)") from None
+            if event is None:  # stdout closed: the child ended
+                returncode = self._process.wait()
+                self._process = None
+                raise RuntimeFailure(_crash_message(returncode, self._stderr_since(stderr_offset)))
+            if event.get("event") == "done":
+                return
+            if event.get("event") == "failed":
+                raise RuntimeFailure(f"the inference process failed: {event.get('error')}")
+            if on_event is not None:
+                on_event(event)
+
+    def _start(self) -> None:
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="sigcheck-worker-")
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+        if self._stderr is not None:
+            self._stderr.close()
+        self._stderr = open(os.path.join(self._dir.name, f"stderr-{time.monotonic_ns()}.txt"), "w+",
+                            encoding="utf-8", errors="replace")
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, _PACKAGE_ROOT],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
+            start_new_session=True, text=True, bufsize=1,
+        )
+        self._events = queue.Queue()
+        threading.Thread(target=_read_events, args=(self._process.stdout, self._events), daemon=True).start()
+
+    def _stderr_since(self, offset: int) -> str:
+        self._stderr.flush()
+        self._stderr.seek(offset)
+        return self._stderr.read()
+
+    def kill(self) -> None:
+        """Stop the child now (interrupts, timeouts)."""
+        self._kill()
+
+    def _kill(self) -> None:
+        if self._process is None:
+            return
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            self._process.kill()
+        self._process.wait()
+        self._process = None
+
+    def close(self) -> None:
+        if self._process is not None:
+            try:
+                self._process.stdin.close()
+                self._process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._kill()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+
+def run_plan(plan: Plan, *, timeout: float, on_event=None) -> Observations:
+    """Run one plan in a worker of its own."""
+    with Worker() as worker:
+        return worker.run(plan, timeout=timeout, on_event=on_event)
+
+
+def _read_events(stream, events: queue.Queue) -> None:
+    for line in stream:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a module printing to stdout is not an event
+        if isinstance(event, dict):
+            events.put(event)
+    events.put(None)
+
+
+def _crash_message(returncode: int, stderr: str) -> str:
+    if returncode < 0:
+        try:
+            how = f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            how = f"was killed by signal {-returncode}"
+        if -returncode == signal.SIGKILL:
+            how += " (out of memory?)"
+    else:
+        how = f"exited with code {returncode}"
+    lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith(_NOISE)]
+    detail = f": {lines[-1][:300]}" if lines else ""
+    return f"the inference process {how}{detail}"

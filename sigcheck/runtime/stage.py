@@ -1,0 +1,108 @@
+"""Decide whether and how the module is run, then run it (parent side).
+
+The safety gate lives here: if SEC601's analysis finds ops that would do more
+than compute -- whether or not SEC601 itself was selected -- the module is never
+executed unless the user passed --allow-unsafe-ops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ..checks.security import unsafe_ops
+from ..engine import effective_options
+from ..facts.model import ModuleFacts, format_tags
+from ..rules import rule_by_code
+from .plan import make_plan
+
+# Static-stage rules that use observations when they exist.
+ENRICHED_BY_RUNTIME = ("OUT405", "IMG307")
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    observations: object = None
+    skip_reason: Optional[str] = None
+    error: Optional[str] = None
+
+
+def runtime_stage(facts: ModuleFacts, directory: str, rules, config, worker=None, progress=None) -> StageOutcome:
+    """Run the module if rules need it and it is safe; ``worker`` is reused when given."""
+    if not any(r.stage == "runtime" or r.code in ENRICHED_BY_RUNTIME for r in rules):
+        return StageOutcome()
+    if config.static:
+        return StageOutcome(skip_reason="runtime checks not run (--static)")
+    if not facts.meta_graphs:
+        return StageOutcome(skip_reason="no meta graph to run (see HUB102)")
+    security = effective_options(rule_by_code("SEC601"), config.options)
+    unsafe = sorted({f"{op} in {format_tags(m.tags)}" for m in facts.meta_graphs for op, _ in unsafe_ops(m, security)})
+    if unsafe and not config.allow_unsafe_ops:
+        return StageOutcome(skip_reason=(
+            f"not run: the graph would execute ops outside SEC601's allowlist ({', '.join(unsafe[:3])}); "
+            "pass --allow-unsafe-ops to run it anyway"))
+    plan = make_plan(
+        facts, directory,
+        batch_sizes=config.batch_sizes,
+        dropout_runs=int(effective_options(rule_by_code("OUT405"), config.options)["dynamic_runs"]),
+        max_batch_bytes=int(float(effective_options(rule_by_code("RUN501"), config.options)["max_batch_gib"])
+                            * 2**30),
+    )
+    from .runner import RuntimeFailure, run_plan  # numpy and subprocess machinery: only when running
+
+    on_event = progress.for_module(facts.path, plan.image_forwards) if progress else None
+    try:
+        if worker is None:
+            return StageOutcome(observations=run_plan(plan, timeout=config.timeout, on_event=on_event))
+        return StageOutcome(observations=worker.run(plan, timeout=config.timeout, on_event=on_event))
+    except RuntimeFailure as exc:
+        return StageOutcome(error=str(exc))
+
+
+class Progress:
+    """A one-line rich status on stderr that follows the workers' events.
+
+    Thread-safe: with several jobs each module reports through its own callback
+    and the line shows how many modules are done and what the latest one does."""
+
+    def __init__(self, total_modules: int = 1):
+        import threading
+
+        from rich.console import Console
+
+        self.total, self.finished = total_modules, 0
+        self._lock = threading.Lock()
+        self._status = Console(stderr=True).status("sigcheck: starting")
+
+    def __enter__(self):
+        self._status.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._status.stop()
+        return False
+
+    def module_done(self) -> None:
+        with self._lock:
+            self.finished += 1
+
+    def for_module(self, module: str, total_images: int):
+        state = {"done": 0}
+
+        def on_event(event: dict) -> None:
+            kind = event.get("event")
+            tags = format_tags(tuple(event.get("tags", ())))
+            if kind == "import":
+                text = "importing TensorFlow"
+            elif kind == "load":
+                text = f"loading tag set {tags}"
+            elif kind == "probe":
+                state["done"] += event.get("images", 0)
+                text = f"running {event.get('probe')} in {tags} ({min(state['done'], total_images)}/{total_images} images)"
+            else:
+                return
+            prefix = f"[{self.finished}/{self.total} modules] " if self.total > 1 else ""
+            with self._lock:
+                self._status.update(f"{prefix}{module}: {text}")
+
+        return on_event

@@ -1,0 +1,179 @@
+"""The child process that runs modules: ``python -m sigcheck.runtime.worker``.
+
+It reads requests from stdin, one JSON line each (``{"plan": PATH, "out": DIR}``),
+and serves them one after another, so that TensorFlow is imported once per
+worker however many modules it runs.  For each plan it loads every tag set once
+with TensorFlow's own tf.compat.v1 SavedModel loader (a fresh graph and session
+per tag set), checks the checkpoint against the graph's variables, restores
+it, runs every probe and writes what it saw: ``observations.json`` (shapes,
+finiteness, errors) and ``observations.npz`` (the ``default`` outputs).
+Progress and completion go to stdout as JSON lines.  Judging is left to the
+parent: this process only observes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from . import batches
+from .plan import Plan
+
+
+def emit(event: str, **data) -> None:
+    sys.stdout.write(json.dumps({"event": event, **data}) + "\n")
+    sys.stdout.flush()
+
+
+def serve(stdin=sys.stdin) -> int:
+    """Run plans until stdin closes."""
+    tf = None
+    for line in stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        if tf is None:
+            emit("import")
+            from .tfimport import import_tensorflow
+
+            tf = import_tensorflow()
+        try:
+            observe(tf, request["plan"], request["out"])
+        except Exception as exc:  # noqa: BLE001 - report and stay alive for the next module
+            emit("failed", error=_describe(exc))
+        else:
+            emit("done")
+    return 0
+
+
+def observe(tf, plan_path: str, out_dir: str) -> None:
+    with open(plan_path, encoding="utf-8") as f:
+        plan = Plan.from_json(f.read())
+    from tensorflow.python.saved_model import loader_impl
+
+    loader = loader_impl.SavedModelLoader(plan.module_dir)
+    observed = {"tag_sets": []}
+    arrays = {}
+    images = {}
+    for t_index, tag_plan in enumerate(plan.tag_sets):
+        emit("load", tags=list(tag_plan.tags))
+        entry = {"tags": list(tag_plan.tags), "groups": []}
+        observed["tag_sets"].append(entry)
+        graph = tf.Graph()
+        with tf.compat.v1.Session(graph=graph) as session:
+            entry.update(_load(tf, loader, session, tag_plan.tags))
+            if entry["load_error"] or entry["variables_error"]:
+                continue
+            for g_index, group in enumerate(tag_plan.groups):
+                size = (group.height, group.width)
+                if size not in images:
+                    images[size] = batches.make_images(*size, seed=plan.seed)
+                prefix = f"{t_index}/{g_index}"
+                entry["groups"].append(_run_group(tf, session, group, images[size], prefix, arrays, tag_plan.tags))
+    np.savez(os.path.join(out_dir, "observations.npz"), **arrays)
+    with open(os.path.join(out_dir, "observations.json"), "w", encoding="utf-8") as f:
+        json.dump(observed, f)
+
+
+def _load(tf, loader, session, tags) -> dict:
+    """Import the graph, restore the checkpoint, run init ops; say what failed."""
+    started = time.perf_counter()
+    result = {"load_error": None, "variables_error": None, "variables": 0}
+    try:
+        saver, _ = loader.load_graph(session.graph, list(tags))
+    except Exception as exc:  # noqa: BLE001 - any failure is an observation
+        result["load_error"] = _describe(exc)
+        return result
+    with session.graph.as_default():
+        result["variables"] = len(tf.compat.v1.global_variables())
+        try:
+            mismatch = _checkpoint_mismatch(tf, loader.variables_path) if result["variables"] else None
+            if mismatch:
+                result["variables_error"] = mismatch
+                return result
+            if result["variables"] and saver is None:
+                saver = tf.compat.v1.train.Saver()
+            loader.restore_variables(session, saver)
+        except Exception as exc:  # noqa: BLE001
+            result["variables_error"] = _describe(exc)
+            return result
+        try:
+            loader.run_init_ops(session, list(tags))
+            if tf.compat.v1.get_collection("table_initializer"):
+                session.run(tf.compat.v1.tables_initializer())
+        except Exception as exc:  # noqa: BLE001
+            result["load_error"] = "init ops failed: " + _describe(exc)
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _checkpoint_mismatch(tf, variables_path: str):
+    """Why the checkpoint does not fit the graph's variables, or None.
+
+    Restoring into resource variables does not check shapes, so a checkpoint
+    of another architecture would load and run on wrongly shaped weights."""
+    try:
+        stored = tf.train.load_checkpoint(variables_path).get_variable_to_shape_map()
+    except Exception as exc:  # noqa: BLE001 - missing or unreadable checkpoint
+        return _describe(exc)
+    for variable in tf.compat.v1.global_variables():
+        name = variable.op.name
+        declared = variable.shape
+        if name in stored and declared.rank is not None and not declared.is_compatible_with(stored[name]):
+            return f"{name} is {declared.as_list()} in the graph but {stored[name]} in the checkpoint"
+    return None
+
+
+def _run_group(tf, session, group, images, prefix, arrays, tags) -> dict:
+    tensors = sorted({t for _, _, t in group.outputs})
+    keep = {t for _, k, t in group.outputs if k == "default"}
+    fetches = {t: session.graph.get_tensor_by_name(t) for t in tensors}
+    feed_tensor = session.graph.get_tensor_by_name(group.input_tensor)
+    probes = []
+    for probe in group.probes:
+        emit("probe", tags=list(tags), probe=probe.name, images=len(probe.images) * probe.runs)
+        record = {"name": probe.name, "images": list(probe.images), "scale": probe.scale, "runs": [],
+                  "error": None}
+        data = batches.batch(images, probe.images, probe.scale, _numpy_dtype(group.input_dtype))
+        for run in range(probe.runs):
+            started = time.perf_counter()
+            try:
+                values = _forward(session, fetches, feed_tensor, data, group.fixed_batch, probe.exact)
+            except Exception as exc:  # noqa: BLE001 - a failing forward pass is an observation
+                record["error"] = _describe(exc)
+                break
+            outputs = {}
+            for tensor, value in values.items():
+                outputs[tensor] = {"shape": list(value.shape), "finite": bool(np.all(np.isfinite(value)))
+                                   if value.dtype.kind in "fc" else True}
+                if tensor in keep:
+                    arrays[f"{prefix}/{probe.name}/{run}/{tensor}"] = np.asarray(value, dtype=np.float64)
+            record["runs"].append({"outputs": outputs, "seconds": round(time.perf_counter() - started, 4)})
+        probes.append(record)
+    return {"input_tensor": group.input_tensor, "probes": probes}
+
+
+def _forward(session, fetches, feed_tensor, data, fixed_batch: int, exact: bool) -> dict:
+    """One forward pass; a fixed-batch input gets the batch in chunks unless ``exact``."""
+    if exact or not fixed_batch or len(data) == fixed_batch or len(data) % fixed_batch:
+        return session.run(fetches, {feed_tensor: data})
+    parts = [session.run(fetches, {feed_tensor: data[i:i + fixed_batch]}) for i in range(0, len(data), fixed_batch)]
+    return {t: np.concatenate([p[t] for p in parts]) for t in fetches}
+
+
+def _numpy_dtype(dtype: str) -> str:
+    return {"bfloat16": "float32"}.get(dtype, dtype)
+
+
+def _describe(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    first = " ".join(text.strip().splitlines()[0].split()) if text.strip() else ""
+    return f"{type(exc).__name__}: {first}"[:500]
+
+
+if __name__ == "__main__":
+    sys.exit(serve())
