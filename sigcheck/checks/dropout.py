@@ -5,6 +5,10 @@ stopping at the last real computation (matmul, conv, pool, mean...).  Dropout
 shows in that region as a random op plus a mask op (GreaterEqual, Floor,
 Select...) or as a ``dropout`` name scope.  Dropout deeper inside is beyond
 the stop and therefore allowed.
+
+Dynamic half (when inference ran): the same batch run several times.  Inverted
+dropout on the output makes each element either 0 or one fixed value
+(x / keep_prob) across runs; dropout deeper inside changes values densely.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from ..facts.graph import walk_back
 from ..facts.image import DEFAULT
 from ..facts.model import format_tags
 from . import check, location, passed, skipped, violated
+from ._observed import observed
 
 # Stops of the trace that are not computations, left out of messages.
 _LEAF_OPS = {"Const", "Placeholder", "PlaceholderWithDefault", "VariableV2", "VarHandleOp", "ReadVariableOp"}
@@ -42,6 +47,43 @@ def static_dropout(meta, signature_names, options):
     return evidence, last
 
 
+def dynamic_dropout(runs: np.ndarray, share_needed: float):
+    """(looks like output dropout, description) for outputs of the same batch, shape [R, ...]."""
+    import numpy as np
+    runs = runs.reshape(len(runs), -1)
+    scale = float(np.nanmax(np.abs(runs))) if np.isfinite(runs).any() else 0.0
+    tiny = 1e-6 * scale + 1e-12
+    varying = np.ptp(runs, axis=0) > tiny
+    if not varying.any():
+        return False, f"{len(runs)} runs of the same batch give identical outputs"
+    columns = runs[:, varying]
+    zero = np.abs(columns) <= tiny
+    nonzero_values = np.where(zero, np.nan, columns)
+    spread = np.nanmax(nonzero_values, axis=0) - np.nanmin(nonzero_values, axis=0)
+    pattern = zero.any(axis=0) & ~zero.all(axis=0) & (spread <= 1e-4 * scale + tiny)
+    share = float(pattern.mean())
+    text = (f"{int(varying.sum())} of {varying.size} output elements change across {len(runs)} runs of the same "
+            f"batch; {share:.0%} of them are either 0 or one fixed value")
+    return share >= share_needed, text
+
+
+def _dynamic(ctx, meta, names, options):
+    """(found, description) of the dynamic half for one tag set, or (False, None)."""
+    import numpy as np
+    if ctx.observations is None:
+        return False, None
+    probe = "repeat" if meta is ctx.primary else "dropout"
+    for name in names:
+        seen = observed(ctx, meta.tags, name)
+        if seen.probes is None or probe not in seen.probes:
+            continue
+        runs = [seen.default_rows(probe, i) for i in range(len(seen.probes[probe].runs))]
+        if len(runs) < 2 or any(r is None for r in runs):
+            continue
+        return dynamic_dropout(np.stack([r[1] for r in runs]), options["dropout_pattern_share"])
+    return False, None
+
+
 @check("OUT405")
 def no_output_dropout(ctx, options):
     names = [s.name for s in ctx.image_signatures]
@@ -53,11 +95,17 @@ def no_output_dropout(ctx, options):
             yield skipped(f"{format_tags(meta.tags)} has none of the image signatures (see HUB103)", **where)
             continue
         evidence, last = static_dropout(meta, present, options)
+        found_dynamic, measured = _dynamic(ctx, meta, present, options)
+        halves = [h for h, found in (("static trace", evidence), ("dynamic runs", found_dynamic)) if found]
+        checked = "static trace" + (" and dynamic runs" if measured else "")
         stop = ", ".join(last[:3]) or "the inputs"
-        if evidence:
+        if halves:
+            details = evidence + ([measured] if found_dynamic else [])
             yield violated(
-                f"{format_tags(meta.tags)}: dropout between 'default' and the last computation ({stop}): "
-                + "; ".join(evidence), evidence="static trace", **where)
+                f"{format_tags(meta.tags)}: dropout between 'default' and the last computation ({stop}), "
+                f"found by {' and '.join(halves)}: "
+                + "; ".join(details), evidence=" and ".join(halves), **where)
         else:
-            yield passed(f"{format_tags(meta.tags)}: no dropout between 'default' and {stop}",
-                         evidence="static trace", **where)
+            note = f"; {measured}" if measured else ""
+            yield passed(f"{format_tags(meta.tags)}: no dropout between 'default' and {stop}{note}",
+                         evidence=checked, **where)

@@ -1,0 +1,75 @@
+"""Reading runtime observations for one signature, and comparing outputs.
+
+Shared by the runtime checks so that they agree on what "the same output"
+means (NaN-aware, tolerance relative to the output's scale) and on why a
+signature has nothing to show (not runnable, tag set not loaded, probe failed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ..facts.image import DEFAULT
+from ..runtime.batches import NAMES
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The probes of one signature in one tag set, or why there are none."""
+
+    probes: Optional[dict]  # probe name -> ProbeResult
+    tensor: Optional[str]  # the tensor of the signature's default output
+    reason: Optional[str] = None
+
+    def default_rows(self, probe_name: str, run: int = 0):
+        """(image indices, values [B, N]) of a probe's run, or None."""
+        probe = self.probes.get(probe_name) if self.probes else None
+        if probe is None or probe.error or len(probe.runs) <= run or self.tensor not in probe.runs[run].values:
+            return None
+        return probe.images, probe.runs[run].values[self.tensor]
+
+
+def observed(ctx, tags, signature_name: str) -> Observed:
+    obs = ctx.observations
+    if obs is None:
+        return Observed(None, None, "no runtime observations")
+    run = obs.for_tags(tags)
+    if run is None:
+        return Observed(None, None, "tag set was not run")
+    if not run.loaded:
+        return Observed(None, None, "the graph could not be loaded (see HUB105/RUN501)")
+    tag_plan = obs.plan.for_tags(tags)
+    reason = tag_plan.reason_unrunnable(signature_name) if tag_plan else None
+    if reason:
+        return Observed(None, None, f"not run: {reason}")
+    probes = obs.probes(tags, signature_name)
+    if probes is None:
+        return Observed(None, None, "not run")
+    return Observed(probes, obs.tensor(tags, signature_name, DEFAULT))
+
+
+def image_name(index: int) -> str:
+    return NAMES[index]
+
+
+def max_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest absolute difference; NaN in the same place counts as equal,
+    NaN against a number as infinitely different."""
+    import numpy as np
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    both_nan = np.isnan(a) & np.isnan(b)
+    one_nan = np.isnan(a) ^ np.isnan(b)
+    if one_nan.any():
+        return float("inf")
+    diff = np.where(both_nan, 0.0, np.abs(np.nan_to_num(a) - np.nan_to_num(b)))
+    return float(diff.max()) if diff.size else 0.0
+
+
+def tolerance(reference: np.ndarray, rtol: float, atol: float) -> float:
+    import numpy as np
+    finite = np.abs(reference[np.isfinite(reference)])
+    scale = float(finite.max()) if finite.size else 0.0
+    return atol + rtol * scale
