@@ -13,8 +13,9 @@ import sys
 import tempfile
 
 from . import __version__
-from .config import Config, codes, load_config, parse_tag_set
+from .config import Config, codes, load_config, parse_batch_sizes, parse_tag_set
 from .errors import SigcheckError, UsageError
+from .many import discover_modules
 from .render import FORMATS, renderer
 from .resolve import parse_size
 from .results import FAIL_ON, worst_exit_code
@@ -38,6 +39,8 @@ def main(argv=None) -> int:
             from . import commands
 
             return getattr(commands, argv[0])(argv[1:])
+        if argv and argv[0] == "scan":
+            return run_check(argv[1:], scan=True)
         return run_check(argv)
     except SigcheckError as exc:
         _error(str(exc))
@@ -79,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ignore", action="append", metavar="CODES", help="skip these rules: codes or prefixes")
     parser.add_argument("--tags", action="append", metavar="TAGSET",
                         help="check only this tag set ('' for the empty set, 'train', 'a,b'); repeatable")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="wall-clock limit for loading and running the module (default: 300)")
+    parser.add_argument("--batch-sizes", metavar="B,B,...", help="batch sizes to run (default: 1,2,5)")
+    parser.add_argument("--allow-unsafe-ops", action="store_true", default=None,
+                        help="run the module even if SEC601 finds ops outside the allowlist (file, system, "
+                             "Python callbacks...)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress display on stderr")
+    parser.add_argument("--jobs", "-j", type=int, metavar="N",
+                        help="modules checked in parallel, each with its own worker process (default: one per core)")
+    parser.add_argument("--details", action="store_true",
+                        help="with several modules: the full report of each module, not only the summary")
     parser.add_argument("--max-archive-size", metavar="SIZE",
                         help="refuse archives whose uncompressed size exceeds SIZE (default: 4GiB)")
     parser.add_argument("--version", action="version", version=f"sigcheck {__version__}")
@@ -96,27 +110,71 @@ def config_from_args(args) -> Config:
             static=args.static,
             tags=tuple(parse_tag_set(t) for t in args.tags) if args.tags else None,
             max_archive_bytes=parse_size(args.max_archive_size) if args.max_archive_size else None,
+            timeout=_positive(args.timeout, "--timeout"),
+            batch_sizes=parse_batch_sizes(args.batch_sizes, "--batch-sizes") if args.batch_sizes else None,
+            allow_unsafe_ops=args.allow_unsafe_ops,
+            progress=sys.stderr.isatty() and not args.quiet,
+            jobs=_jobs(args.jobs),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 
-def run_check(argv) -> int:
-    args = build_parser().parse_args(argv)
+def _jobs(value):
+    if value is not None and value < 0:
+        raise UsageError(f"--jobs must be 0 (one per core) or more, not {value}")
+    return value
+
+
+def _positive(value, flag):
+    if value is not None and not value > 0:
+        raise UsageError(f"{flag} must be a positive number, not {value:g}")
+    return value
+
+
+def run_check(argv, scan: bool = False) -> int:
+    parser = build_parser()
+    if scan:
+        parser.prog = "sigcheck scan"
+        parser.description = "Check every module (directory or archive) found under the given directories."
+    args = parser.parse_args(argv)
     if not args.modules and not args.example:
         raise UsageError("no module given: pass PATH_OR_HANDLE, or --example (see 'sigcheck --help')")
     config = config_from_args(args)
-    from . import api
-
+    handles = [m for root in args.modules for m in discover_modules(root)] if scan else args.modules
     if args.example:
         reports = [_check_example(config)]
+    elif len(handles) == 1 and not scan:
+        reports = [_check_one(handles[0], config)]
     else:
-        reports = [api.check(handle, config) for handle in args.modules]
+        reports = _check_all(handles, config)
     for report in reports:
         if report.error is not None:
-            _error(report.error.message)
-    write_output(reports, args.format, args.output)
+            _error(report.error.message if len(reports) == 1 else f"{report.module}: {report.error.message}")
+    write_output(reports, args.format, args.output, details=args.details)
     return worst_exit_code(reports)
+
+
+def _check_one(handle: str, config: Config):
+    from . import api
+
+    if not config.progress:
+        return api.check(handle, config)
+    from .runtime.stage import Progress
+
+    with Progress() as progress:
+        return api.check(handle, config, progress=progress)
+
+
+def _check_all(handles, config: Config) -> list:
+    from .many import check_many
+
+    if not config.progress:
+        return check_many(handles, config, jobs=config.jobs)
+    from .runtime.stage import Progress
+
+    with Progress(len(handles)) as progress:
+        return check_many(handles, config, jobs=config.jobs, progress=progress)
 
 
 def _check_example(config: Config):
@@ -134,12 +192,12 @@ def _check_example(config: Config):
     return report
 
 
-def write_output(reports, fmt: str, output) -> None:
+def write_output(reports, fmt: str, output, details: bool = False) -> None:
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     width = None
     if output is None and sys.stdout.isatty():
         width = os.get_terminal_size().columns
-    text = renderer(fmt)(reports, color=color, width=width)
+    text = renderer(fmt)(reports, color=color, width=width, details=details)
     if output is None and fmt == "rich" and all(r.error is not None for r in reports):
         text = ""  # the one-line error on stderr says it all
     if output is None:

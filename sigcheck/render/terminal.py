@@ -7,6 +7,7 @@ pipes and CI logs lose nothing.
 from __future__ import annotations
 
 import io
+import os
 
 from rich import box
 from rich.console import Console, Group
@@ -23,18 +24,26 @@ VERDICT_TEXT = {
 }
 
 
-def render(reports, *, color: bool = False, width: int = None, **_options) -> str:
+def render(reports, *, color: bool = False, width: int = None, details: bool = False, **_options) -> str:
+    """One module: its full report.  Several: a summary table with a row per
+    module, then what needs attention in each (everything with ``details``)."""
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width or 100,
+    width = width or int(os.environ.get("COLUMNS", "0") or 0) or 100
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width,
                       highlight=False, emoji=False)
-    for index, report in enumerate(reports):
-        if index:
-            console.rule()
-        for part in render_report(report):
+    if len(reports) == 1:
+        for part in render_report(reports[0]):
             console.print(part)
-    if len(reports) > 1:
-        console.rule()
-        console.print(summary_table(reports))
+        return buffer.getvalue()
+    console.print(summary_table(reports))
+    for report in reports:
+        if details:
+            console.rule(report.module)
+            for part in render_report(report):
+                console.print(part)
+        elif report.error is None and any(r.status in ("fail", "warn", "error") for r in report.results):
+            console.rule(report.module)
+            console.print(results_table(report, only=("fail", "warn", "error")))
     return buffer.getvalue()
 
 
@@ -95,12 +104,13 @@ def _group_order(report):
     return key
 
 
-def results_table(report) -> Group:
+def results_table(report, only=None) -> Group:
     """One table per group (module, tag set, signature), columns aligned across them."""
+    shown = [r for r in report.results if only is None or r.status in only]
     groups: dict = {}
-    for result in sorted(report.results, key=_group_order(report)):
+    for result in sorted(shown, key=_group_order(report)):
         groups.setdefault(_group_key(result), []).append(result)
-    name_width = max((len(r.name) for r in report.results), default=4)
+    name_width = max((len(r.name) for r in shown), default=4)
     tables = []
     for group, results in groups.items():
         table = Table(title=Text(group, style="bold cyan"), title_justify="left", box=box.SIMPLE_HEAD,
@@ -147,7 +157,8 @@ def verdict_line(report) -> Text:
 
 
 def summary_table(reports) -> Group:
-    table = Table(title="Summary", box=box.SIMPLE_HEAD, show_edge=False)
+    table = Table(title="sigcheck: one row per module", title_justify="left", box=box.SIMPLE_HEAD,
+                  show_edge=False)
     table.add_column("Module")
     table.add_column("Verdict", no_wrap=True)
     for status in ("pass", "fail", "warn", "skip", "error"):
@@ -155,5 +166,10 @@ def summary_table(reports) -> Group:
     for report in reports:
         label, style, _ = VERDICT_TEXT[report.verdict]
         counts = report.summary
-        table.add_row(report.module, Text(label, style=style), *(str(counts[s]) for s in counts))
-    return Group(table)
+        if report.error is not None:
+            table.add_row(report.module, Text(label, style=style), Text(report.error.message), "", "", "", "")
+        else:
+            table.add_row(report.module, Text(label, style=style), *(str(counts[s]) for s in counts))
+    verdicts = [r.verdict for r in reports]
+    line = ", ".join(f"{verdicts.count(v)} {VERDICT_TEXT[v][0].lower()}" for v in VERDICT_TEXT if v in verdicts)
+    return Group(table, Text(f"{len(reports)} modules: {line}"))

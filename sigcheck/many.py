@@ -1,0 +1,89 @@
+"""Check many modules: one worker process per job, failures isolated per module.
+
+Each job is a thread in this process that owns one runtime Worker (a child
+process importing TensorFlow once) and takes modules from a shared queue, so N
+jobs run N modules' inference at a time.  A module that crashes or hangs its
+child gets ``error`` results; the job starts a fresh child for its next module.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import traceback
+
+from .api import check
+from .config import Config
+from .errors import UsageError
+from .resolve import is_archive, is_url
+from .results import ErrorInfo, Report
+from .runtime.runner import Worker
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list:
+    """Reports for ``handles``, in the order given."""
+    jobs = max(1, min(jobs or default_jobs(), len(handles)))
+    todo: queue.Queue = queue.Queue()
+    for index, handle in enumerate(handles):
+        todo.put((index, handle))
+    reports = [None] * len(handles)
+    workers = [Worker() for _ in range(jobs)]
+
+    def work(worker: Worker) -> None:
+        with worker:
+            while True:
+                try:
+                    index, handle = todo.get_nowait()
+                except queue.Empty:
+                    return
+                reports[index] = _checked(handle, config, worker, progress)
+                if progress is not None:
+                    progress.module_done()
+
+    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.2)
+    except KeyboardInterrupt:
+        for worker in workers:
+            worker.kill()
+        raise
+    return reports
+
+
+def _checked(handle: str, config: Config, worker: Worker, progress) -> Report:
+    try:
+        return check(handle, config, worker=worker, progress=progress)
+    except Exception as exc:  # a bug in sigcheck must not take the other modules down
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+        return Report(module=handle, error=ErrorInfo("internal", f"internal error: {type(exc).__name__}: {exc} "
+                                                                 f"(at {where})"), fail_on=config.fail_on)
+
+
+def discover_modules(root: str) -> list:
+    """Module directories (holding saved_model.pb) and archives under ``root``, sorted."""
+    if is_url(root) or not os.path.isdir(root):
+        raise UsageError(f"scan {root}: not a directory")
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        if "saved_model.pb" in files:
+            found.append(directory)
+            subdirs[:] = []  # a module's own folders (variables/, assets/) are not modules
+            continue
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        found.extend(os.path.join(directory, f) for f in sorted(files) if is_archive(f))
+    if not found:
+        raise UsageError(f"scan {root}: no module directories (with saved_model.pb) or .tar.gz/.tgz archives found")
+    return sorted(found)
