@@ -15,7 +15,6 @@ import tempfile
 from . import __version__
 from .config import Config, codes, load_config, parse_batch_sizes, parse_tag_set
 from .errors import SigcheckError, UsageError
-from .many import discover_modules
 from .render import FORMATS, renderer
 from .resolve import parse_size
 from .results import FAIL_ON, worst_exit_code
@@ -141,7 +140,12 @@ def run_check(argv, scan: bool = False) -> int:
     if not args.modules and not args.example:
         raise UsageError("no module given: pass PATH_OR_HANDLE, or --example (see 'sigcheck --help')")
     config = config_from_args(args)
-    handles = [m for root in args.modules for m in discover_modules(root)] if scan else args.modules
+    if scan:
+        from .many import discover_modules
+
+        handles = [m for root in args.modules for m in discover_modules(root)]
+    else:
+        handles = args.modules
     if args.example:
         reports = [_check_example(config)]
     elif len(handles) == 1 and not scan:

@@ -35,7 +35,8 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
     for index, handle in enumerate(handles):
         todo.put((index, handle))
     reports = [None] * len(handles)
-    workers = [Worker() for _ in range(jobs)]
+    threads = default_jobs() // jobs if jobs > 1 else 0  # share the cores between the workers
+    workers = [Worker(threads=threads) for _ in range(jobs)]
 
     def work(worker: Worker) -> None:
         with worker:
@@ -48,11 +49,11 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
                 if progress is not None:
                     progress.module_done()
 
-    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in workers]
-    for thread in threads:
+    jobs_running = [threading.Thread(target=work, args=(w,), daemon=True) for w in workers]
+    for thread in jobs_running:
         thread.start()
     try:
-        for thread in threads:
+        for thread in jobs_running:
             while thread.is_alive():
                 thread.join(timeout=0.2)
     except KeyboardInterrupt:

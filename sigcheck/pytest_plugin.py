@@ -267,15 +267,24 @@ def _override(base: Config, overrides: dict) -> Config:
 
 
 def _report(config: pytest.Config, handle: str, sigcheck_config: Config) -> Report:
-    """One api.check per (handle, configuration) per session."""
+    """One check per (handle, configuration) per session.
+
+    The session's modules are checked together on first use, as `sigcheck a b`
+    would: worker processes (one TensorFlow import each) are shared between
+    them instead of being started once per module."""
     reports = config.stash.setdefault(_REPORTS, {})
     # Config holds mappings and so cannot be hashed; its repr is a faithful value key.
-    key = (handle, repr(sigcheck_config))
-    if key not in reports:
-        from . import api  # imported on use: the plugin itself loads in every pytest run
+    settings = repr(sigcheck_config)
+    if (handle, settings) not in reports:
+        from .many import check_many  # imported on use: the plugin itself loads in every pytest run
 
-        reports[key] = api.check(handle, sigcheck_config)
-    return reports[key]
+        plan = config.stash.get(_PLAN, None)
+        batch = [handle]
+        if plan is not None and repr(plan.config) == settings:
+            batch += [h for _, h in plan.modules if h != handle and (h, settings) not in reports]
+        for checked, report in zip(batch, check_many(batch, sigcheck_config, jobs=sigcheck_config.jobs)):
+            reports[(checked, settings)] = report
+    return reports[(handle, settings)]
 
 
 def _place(result: Result) -> str:

@@ -1,7 +1,8 @@
 """The pytest plugin as a publisher uses it: real fixture modules, pytest in a subprocess.
 
-Every run is static (``sigcheck_static`` / ``--sigcheck-static``) so that no
-inference runs; the expected counts come from the real CLI's JSON report.
+Runs are static (``sigcheck_static`` / ``--sigcheck-static``) so that no
+inference runs, except one that shows runtime results becoming items; the
+expected counts come from the real CLI's JSON report.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def built(modules) -> dict:
     """The fixture modules these tests use, built before any ``pytester`` exists:
     pytester drops the modules a test imports when it ends, and TensorFlow
     (numpy's C extension) cannot be imported a second time."""
-    names = ("fv-conformant", "img302-uint8-input", "out405-train-output-dropout")
+    names = ("fv-conformant", "img302-uint8-input", "out405-train-output-dropout", "run503-batch-statistics")
     return {name: modules.build(name) for name in names}
 
 
@@ -171,3 +172,17 @@ def test_names_are_unique_when_a_rule_repeats_a_place():
                result(tags=("train",)), result(tags=("train",), signature="default"), result()]
     assert [name for name, _ in _names(results)] == [
         "IMG301[default]", "IMG301[default]#2", "IMG301[{train}]", "IMG301[{train}/default]", "IMG301"]
+
+
+def test_full_mode_runs_inference_once_for_all_modules(pytester, built):
+    export(pytester, built, "fv-conformant", "run503-batch-statistics")
+    pytester.makeini("[pytest]\nsigcheck_modules = exports/*\n")
+    result = pytester.runpytest_subprocess("-v", "-rf")
+    assert result.ret == 1
+    out = result.stdout.str()
+    assert "exports/fv-conformant::RUN503[default] PASSED" in out
+    assert "exports/run503-batch-statistics::RUN503[default] FAILED" in out
+    assert "exports/run503-batch-statistics::RUN501[{train}/default] PASSED" in out
+    assert "depends on the other images in the batch" in out
+    assert result.parseoutcomes()["failed"] == 2  # RUN503 in default and image_feature_vector
+

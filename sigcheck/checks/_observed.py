@@ -57,6 +57,7 @@ def max_difference(a: np.ndarray, b: np.ndarray) -> float:
     """Largest absolute difference; NaN in the same place counts as equal,
     NaN against a number as infinitely different."""
     import numpy as np
+
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape:
         return float("inf")
@@ -70,6 +71,7 @@ def max_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 def tolerance(reference: np.ndarray, rtol: float, atol: float) -> float:
     import numpy as np
+
     finite = np.abs(reference[np.isfinite(reference)])
     scale = float(finite.max()) if finite.size else 0.0
     return atol + rtol * scale

@@ -87,6 +87,7 @@ def batch_independence(ctx, options):
 @check("RUN505")
 def input_sensitive(ctx, options):
     import numpy as np
+
     for signature, where, seen in _each(ctx):
         if seen.probes is None:
             yield skipped(seen.reason, **where)
@@ -124,6 +125,7 @@ def _is_classification(ctx, signature) -> bool:
 @check("OUT407")
 def logits_not_probabilities(ctx, options):
     import numpy as np
+
     for signature, where, seen in _each(ctx):
         if not _is_classification(ctx, signature):
             yield skipped("not a classification signature", **where)

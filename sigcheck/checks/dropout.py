@@ -50,6 +50,7 @@ def static_dropout(meta, signature_names, options):
 def dynamic_dropout(runs: np.ndarray, share_needed: float):
     """(looks like output dropout, description) for outputs of the same batch, shape [R, ...]."""
     import numpy as np
+
     runs = runs.reshape(len(runs), -1)
     scale = float(np.nanmax(np.abs(runs))) if np.isfinite(runs).any() else 0.0
     tiny = 1e-6 * scale + 1e-12
@@ -69,9 +70,10 @@ def dynamic_dropout(runs: np.ndarray, share_needed: float):
 
 def _dynamic(ctx, meta, names, options):
     """(found, description) of the dynamic half for one tag set, or (False, None)."""
-    import numpy as np
     if ctx.observations is None:
         return False, None
+    import numpy as np
+
     probe = "repeat" if meta is ctx.primary else "dropout"
     for name in names:
         seen = observed(ctx, meta.tags, name)

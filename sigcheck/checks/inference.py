@@ -122,6 +122,7 @@ def finite(ctx, options):
 
 def _nonfinite_images(probe, run, tensor) -> list:
     import numpy as np
+
     values = run.values.get(tensor)
     if values is None or values.ndim < 1:
         return []

@@ -72,6 +72,7 @@ def _show(values) -> str:
 def relative_spread(values: np.ndarray) -> float:
     """Mean over features of the std across images, relative to the mean magnitude."""
     import numpy as np
+
     values = values.reshape(len(values), -1)
     values = values[np.isfinite(values).all(axis=1)]
     if len(values) < 2:
@@ -82,9 +83,10 @@ def relative_spread(values: np.ndarray) -> float:
 
 def dynamic_evidence(seen, options):
     """(evidence or None, description of what was measured) from the range probes."""
-    import numpy as np
     if seen.probes is None:
         return None, None
+    import numpy as np
+
     scaled, unit = seen.default_rows("range255"), seen.default_rows("all")
     if scaled is None or unit is None:
         return None, None

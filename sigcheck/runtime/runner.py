@@ -23,7 +23,6 @@ import threading
 import time
 from typing import Callable, Optional
 
-from .observations import Observations, load_observations
 from .plan import Plan
 
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,9 +35,13 @@ class RuntimeFailure(Exception):
 
 
 class Worker:
-    """A child process that runs plans one after another (use as a context manager)."""
+    """A child process that runs plans one after another (use as a context manager).
 
-    def __init__(self):
+    ``threads`` caps TensorFlow's thread pools in the child (0: TensorFlow
+    decides), so that several workers share the cores instead of fighting."""
+
+    def __init__(self, threads: int = 0):
+        self.threads = threads
         self._process = None
         self._events: Optional[queue.Queue] = None
         self._stderr = None
@@ -51,8 +54,10 @@ class Worker:
         self.close()
         return False
 
-    def run(self, plan: Plan, *, timeout: float, on_event: Optional[Callable[[dict], None]] = None) -> Observations:
+    def run(self, plan: Plan, *, timeout: float, on_event: Optional[Callable[[dict], None]] = None):
         """Observations of ``plan``, or RuntimeFailure."""
+        from .observations import load_observations  # numpy: only once something ran
+
         started = time.perf_counter()
         if self._process is None or self._process.poll() is not None:
             self._start()
@@ -93,6 +98,8 @@ class Worker:
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="sigcheck-worker-")
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+        if self.threads:
+            env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = str(self.threads)
         if self._stderr is not None:
             self._stderr.close()
         self._stderr = open(os.path.join(self._dir.name, f"stderr-{time.monotonic_ns()}.txt"), "w+",
@@ -140,7 +147,7 @@ class Worker:
             self._dir = None
 
 
-def run_plan(plan: Plan, *, timeout: float, on_event=None) -> Observations:
+def run_plan(plan: Plan, *, timeout: float, on_event=None):
     """Run one plan in a worker of its own."""
     with Worker() as worker:
         return worker.run(plan, timeout=timeout, on_event=on_event)
