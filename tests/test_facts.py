@@ -38,11 +38,14 @@ def test_reads_tag_sets_signatures_attachments_and_graph(modules):
 def test_walk_back_follows_inputs_to_the_placeholder(modules):
     facts = read_module(modules.build("fv-conformant"))
     meta = facts.primary
-    visits = walk_back(meta.graph, [meta.signature("default").output("default").name])
-    names = [v.node.name for v in visits]
+    walk = walk_back(meta.graph, [meta.signature("default").output("default").name])
+    names = [node.name for node in walk.nodes]
     assert names[0] == "TinyNet/pool" and "images" in names
-    conv = next(v for v in visits if v.node.op == "Conv2D")
-    assert conv.path()[0] == "TinyNet/pool (Mean)"
+    conv = next(node for node in walk.nodes if node.op == "Conv2D")
+    path = walk.path(None, conv.name)
+    assert path[0] == "TinyNet/pool (Mean)" and path[-1] == f"{conv.name} (Conv2D)"
+    stopped = walk_back(meta.graph, ["TinyNet/pool"], stop=lambda n: n.op == "Relu").nodes
+    assert sorted(n.op for n in stopped) == ["Const", "Mean", "Relu"]  # Relu stops the walk
 
 
 def test_image_size_mirrors_get_expected_image_size(modules):

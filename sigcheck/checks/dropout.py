@@ -32,13 +32,12 @@ def static_dropout(meta, signature_names, options):
         tensor = signature.output(DEFAULT) if signature else None
         if tensor is not None and tensor.name:
             outputs.append(tensor.name)
-    region = walk_back(meta.graph, outputs, stop=lambda n: n.op in compute, control=False)
-    inside = [v.node for v in region if v.node.op not in compute]
+    region = walk_back(meta.graph, outputs, stop=lambda n: n.op in compute, control=False).nodes
+    inside = [n for n in region if n.op not in compute]
     random = [n for n in inside if n.op in options["random_ops"]]
     masks = [n for n in inside if n.op in options["mask_ops"]]
     scoped = [n for n in inside if "dropout" in n.name.lower().split("/")[:-1]]
-    last = sorted({f"{v.node.name} ({v.node.op})" for v in region
-                   if v.node.op in compute and v.node.op not in _LEAF_OPS})
+    last = sorted({f"{n.name} ({n.op})" for n in region if n.op in compute and n.op not in _LEAF_OPS})
     evidence = []
     if random and masks:
         evidence.append(f"random op {random[0].name} ({random[0].op}) with mask op {masks[0].name} ({masks[0].op})")

@@ -8,7 +8,7 @@ separately and may in addition use the checkpoint-restoring ops.
 
 from __future__ import annotations
 
-from ..facts.graph import walk_back
+from ..facts.graph import tensor_op_name, walk_back
 from ..facts.model import format_tags
 from . import check, location, passed, violated
 
@@ -33,22 +33,27 @@ def execution_roots(meta) -> list:
 def unsafe_ops(meta, options) -> list:
     """(op, path) for every op outside the allowlist that would execute."""
     allowed = set(options["allowed_ops"]) | set(options["extra_allowed_ops"])
-    findings = []
-    for what, name in execution_roots(meta):
-        findings.extend(_outside(meta, what, [name], allowed))
+    roots = execution_roots(meta)
+    findings = _outside(meta, dict((tensor_op_name(n), what) for what, n in reversed(roots)), allowed)
     if meta.restore_op:
         restore_allowed = allowed | set(options["restore_ops"])
-        findings.extend(_outside(meta, "restore op", [meta.restore_op], restore_allowed))
+        findings += _outside(meta, {tensor_op_name(meta.restore_op): "restore op"}, restore_allowed)
     unique = {}
     for op, path in findings:
         unique.setdefault((op, path[-1]), (op, path))
     return list(unique.values())
 
 
-def _outside(meta, what, start, allowed) -> list:
-    visits = walk_back(meta.graph, start, functions=True)
-    return [(v.node.op, [what] + v.path()) for v in visits if v.node.op not in allowed
-            and v.node.op not in meta.graph.function_by_name]
+def _outside(meta, roots: dict, allowed) -> list:
+    """Ops outside ``allowed`` reached from ``roots`` (op name -> what it is)."""
+    walk = walk_back(meta.graph, roots, functions=True)
+    library = meta.graph.function_by_name
+    found = []
+    for function, name, node in walk:
+        if node.op not in allowed and node.op not in library:
+            path = walk.path(function, name)
+            found.append((node.op, [roots[path[0].split(" (", 1)[0].lstrip("^")]] + path))
+    return found
 
 
 @check("SEC601")

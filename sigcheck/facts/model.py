@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Optional
+from typing import NamedTuple, Optional
 
 Shape = Optional[tuple]  # None = unknown rank; a dim of None = unknown size
 
@@ -86,9 +86,11 @@ class SignatureFacts:
         }
 
 
-@dataclass(frozen=True)
-class NodeFacts:
-    """A graph node reduced to what tracing needs."""
+class NodeFacts(NamedTuple):
+    """A graph node reduced to what tracing needs.
+
+    A NamedTuple rather than a frozen dataclass: a large module has tens of
+    thousands of nodes and constructing them is the bulk of reading it."""
 
     name: str
     op: str

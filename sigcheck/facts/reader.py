@@ -182,25 +182,37 @@ def _graph_facts(graph_def) -> GraphFacts:
     )
 
 
+# Ops whose attributes name library functions that run when the op runs.  Only
+# these are searched for function references: reading every attribute of every
+# node would triple the cost of reading a large graph, and any other op that
+# calls functions (datasets, custom ops) is outside SEC601's allowlist anyway.
+FUNCTION_CALLING_OPS = frozenset({
+    "PartitionedCall", "StatefulPartitionedCall", "If", "StatelessIf", "While", "StatelessWhile",
+    "Case", "StatelessCase", "For", "RemoteCall", "SymbolicGradient",
+})
+
+
 def _node_facts(node) -> NodeFacts:
-    functions = []
+    op = node.op
+    functions = ()
     values = text = None
-    for attr_name, value in node.attr.items():
+    if op == "Const":
+        if "value" in node.attr:
+            values, text = _const_values(node.attr["value"].tensor)
+    elif op in FUNCTION_CALLING_OPS:
+        functions = _function_references(node)
+    return NodeFacts(node.name, op, tuple(node.input), functions, values, text)
+
+
+def _function_references(node) -> tuple:
+    names = []
+    for value in node.attr.values():
         which = value.WhichOneof("value")
         if which == "func":
-            functions.append(value.func.name)
+            names.append(value.func.name)
         elif which == "list" and len(value.list.func):
-            functions.extend(f.name for f in value.list.func)
-        elif which == "tensor" and node.op == "Const" and attr_name == "value":
-            values, text = _const_values(value.tensor)
-    return NodeFacts(
-        name=node.name,
-        op=node.op,
-        inputs=tuple(node.input),
-        functions=tuple(sorted(functions)),
-        values=values,
-        text=text,
-    )
+            names.extend(f.name for f in value.list.func)
+    return tuple(sorted(names))
 
 
 _CONTENT_FORMATS = {1: "f", 2: "d", 3: "i", 9: "q"}

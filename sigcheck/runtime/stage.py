@@ -14,7 +14,6 @@ from ..checks.security import unsafe_ops
 from ..engine import effective_options
 from ..facts.model import ModuleFacts, format_tags
 from ..rules import rule_by_code
-from .plan import make_plan
 
 # Static-stage rules that use observations when they exist.
 ENRICHED_BY_RUNTIME = ("OUT405", "IMG307")
@@ -41,6 +40,8 @@ def runtime_stage(facts: ModuleFacts, directory: str, rules, config, worker=None
         return StageOutcome(skip_reason=(
             f"not run: the graph would execute ops outside SEC601's allowlist ({', '.join(unsafe[:3])}); "
             "pass --allow-unsafe-ops to run it anyway"))
+    from .plan import make_plan  # only modules that will run need a plan
+
     plan = make_plan(
         facts, directory,
         batch_sizes=config.batch_sizes,
