@@ -20,6 +20,7 @@ def rules(argv) -> int:
     if fmt == "json":
         document = [
             {"code": r.code, "name": r.name, "category": r.category, "severity": r.severity, "stage": r.stage,
+             "runtime_half": r.runtime_half,
              "scope": r.scope, "summary": r.summary, "spec": r.spec, "spec_url": r.spec_url,
              "options": dict(r.options)}
             for r in all_rules
@@ -32,7 +33,8 @@ def rules(argv) -> int:
     else:
         width = max(len(r.name) for r in all_rules)
         for r in all_rules:
-            sys.stdout.write(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.stage:<7}  {r.summary}\n")
+            stage = "static+runtime" if r.runtime_half else r.stage
+            sys.stdout.write(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {stage:<14}  {r.summary}\n")
     return 0
 
 

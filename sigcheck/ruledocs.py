@@ -19,7 +19,8 @@ are never renumbered or renamed.
 
 Severity `error` makes a violation `fail`; `warning` makes it `warn` (which
 fails the run only with `--fail-on warning`). Stage `static` rules read the
-protobufs only; `runtime` rules run real inference (skipped with `--static`).
+protobufs only; `runtime` rules run real inference (skipped with `--static`);
+`static + runtime half` rules also judge what inference showed when it ran.
 """
 
 
@@ -33,7 +34,7 @@ def rule_markdown(rule) -> str:
         "",
         f"**{rule.summary}**",
         "",
-        f"- Category: {rule.category} · Severity: {rule.severity} · Stage: {rule.stage} · "
+        f"- Category: {rule.category} · Severity: {rule.severity} · Stage: {_stage_text(rule)} · "
         f"Applies to: {_scope_text(rule.scope)}",
         f"- Spec: [{rule.spec}]({rule.spec_url})",
         "",
@@ -62,6 +63,10 @@ def rule_markdown(rule) -> str:
     return "\n".join(lines)
 
 
+def _stage_text(rule) -> str:
+    return f"{rule.stage} + runtime half" if rule.runtime_half else rule.stage
+
+
 def _scope_text(scope: str) -> str:
     return {"module": "the module's files", "graph": "every module with a meta graph",
             "image": "image modules"}[scope]
@@ -72,14 +77,15 @@ def rules_markdown(rules=None) -> str:
     table = ["| Code | Name | Severity | Stage | Summary |", "|---|---|---|---|---|"]
     for rule in rules:
         anchor = f"{rule.code.lower()}-{rule.name}"
-        table.append(f"| [{rule.code}](#{anchor}) | {rule.name} | {rule.severity} | {rule.stage} | {rule.summary} |")
+        table.append(f"| [{rule.code}](#{anchor}) | {rule.name} | {rule.severity} | {_stage_text(rule)} | "
+                     f"{rule.summary} |")
     return "\n".join([HEADER, *table, "", *(rule_markdown(r) for r in rules)]).rstrip() + "\n"
 
 
 def rule_text(rule) -> str:
     """Plain text for `sigcheck explain CODE`."""
     lines = [
-        f"{rule.code} {rule.name} ({rule.severity}, {rule.stage}, {rule.category})",
+        f"{rule.code} {rule.name} ({rule.severity}, {_stage_text(rule)}, {rule.category})",
         "",
         rule.summary,
         "",

@@ -30,7 +30,7 @@ CODE_RE = re.compile(r"^(HUB|SIG|IMG|OUT|RUN|SEC)[1-6]\d\d$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED = ("code", "name", "category", "severity", "stage", "scope", "summary", "why", "spec",
             "example_pass", "example_fail")
-OPTIONAL = ("options",)
+OPTIONAL = ("options", "runtime_half")
 
 SPEC_URLS = {
     "images": "https://www.tensorflow.org/hub/common_signatures/images",
@@ -54,6 +54,12 @@ class Rule:
     options: Mapping
     source: str  # the toml file it came from
     check: Callable = None
+    runtime_half: bool = False  # a static rule that also judges runtime observations when the module ran
+
+    @property
+    def uses_runtime(self) -> bool:
+        """Whether selecting this rule makes sigcheck run the module."""
+        return self.stage == "runtime" or self.runtime_half
 
     @property
     def spec_url(self) -> str:
@@ -114,8 +120,11 @@ def _rule_from_entry(entry: dict, source: str) -> Rule:
     for ok, why in checks:
         if not ok:
             raise RuleDefinitionError(f"{source}: {code}: {why}")
+    if not isinstance(entry.get("runtime_half", False), bool) or (entry.get("runtime_half") and entry["stage"] != "static"):
+        raise RuleDefinitionError(f"{source}: {code}: runtime_half is a boolean for static rules")
     fields = {k: (entry[k].strip() if isinstance(entry[k], str) else entry[k]) for k in REQUIRED}
-    return Rule(**fields, options=MappingProxyType(dict(entry.get("options", {}))), source=source)
+    return Rule(**fields, options=MappingProxyType(dict(entry.get("options", {}))), source=source,
+                runtime_half=entry.get("runtime_half", False))
 
 
 def code_order(code: str) -> tuple:

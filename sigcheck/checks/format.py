@@ -6,6 +6,7 @@ from collections import Counter
 
 from ..facts.model import format_tags
 from ..facts.protos import FORMAT_V3
+from ..facts.reader import ATTACHMENTS_COLLECTION
 from . import check, location, passed, violated
 
 
@@ -100,10 +101,23 @@ def collections(ctx, options):
         where = {"tags": meta.tags, "location": location(meta.tags, "collections")}
         keys = [c.key for c in meta.collections]
         refused = [k for k in keys if k not in allowed]
+        problems = _attachment_problems(meta)
         if refused:
-            yield violated(
-                f"collection(s) {', '.join(refused)} in {format_tags(meta.tags)} would make hub.Module "
-                f"refuse the module; allowed: {', '.join(sorted(allowed))}", **where)
+            problems.insert(0, f"collection(s) {', '.join(refused)} would make hub.Module refuse the module "
+                               f"(allowed: {', '.join(sorted(allowed))})")
+        if problems:
+            yield violated(f"{format_tags(meta.tags)}: " + "; ".join(problems), **where)
         else:
-            yield passed(
-                f"{format_tags(meta.tags)} collections: {', '.join(keys) or 'none'}", **where)
+            yield passed(f"{format_tags(meta.tags)} collections: {', '.join(keys) or 'none'}", **where)
+
+
+def _attachment_problems(meta) -> list:
+    """Why hub.Module could not decode the attachments of ``meta``."""
+    collection = meta.collection(ATTACHMENTS_COLLECTION)
+    if collection is None:
+        return []
+    if collection.kind != "bytes_list":
+        return [f"{ATTACHMENTS_COLLECTION} is a {collection.kind} collection; hub.Module expects a bytes_list "
+                "of ModuleAttachment messages"]
+    return [f"a {ATTACHMENTS_COLLECTION} entry{f' ({a.key})' if a.key else ''} is unreadable: {a.problem}"
+            for a in meta.attachments if a.problem and a.key != "image_module_info"]

@@ -136,4 +136,6 @@ def expected_size(ctx, options):
                     **where)
                 continue
         source = "the attached ImageModuleInfo" if expected.source == "image_module_info" else "the input shape"
-        yield passed(f"expected image size {size}, from {source}", **where)
+        count = meta.image_module_info_count
+        note = f" (the last of {count} image_module_info attachments, as hub.Module read them)" if count > 1 else ""
+        yield passed(f"expected image size {size}, from {source}{note}", **where)

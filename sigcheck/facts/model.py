@@ -192,7 +192,13 @@ class MetaGraphFacts:
 
     @property
     def image_module_info(self) -> Optional[AttachmentFacts]:
-        return next((a for a in self.attachments if a.key == "image_module_info"), None)
+        """The attached ImageModuleInfo; with several, the last, as hub.Module read it."""
+        found = [a for a in self.attachments if a.key == "image_module_info"]
+        return found[-1] if found else None
+
+    @property
+    def image_module_info_count(self) -> int:
+        return sum(1 for a in self.attachments if a.key == "image_module_info")
 
 
 @dataclass(frozen=True)

@@ -261,7 +261,12 @@ DTYPE_NAMES = {
     8: "complex64",
     9: "int64",
     10: "bool",
+    11: "qint8",
+    12: "quint8",
+    13: "qint32",
     14: "bfloat16",
+    15: "qint16",
+    16: "quint16",
     17: "uint16",
     18: "complex128",
     19: "float16",
@@ -269,6 +274,10 @@ DTYPE_NAMES = {
     21: "variant",
     22: "uint32",
     23: "uint64",
+    24: "float8_e5m2",
+    25: "float8_e4m3fn",
+    29: "int4",
+    30: "uint4",
 }
 
 

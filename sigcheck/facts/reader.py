@@ -98,10 +98,9 @@ def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
         _collection_facts(key, meta_graph.collection_def[key]) for key in sorted(meta_graph.collection_def)
     )
     attachments = ()
-    if ATTACHMENTS_COLLECTION in meta_graph.collection_def:
-        attachments = tuple(
-            _attachment_facts(raw) for raw in meta_graph.collection_def[ATTACHMENTS_COLLECTION].bytes_list.value
-        )
+    collection = meta_graph.collection_def.get(ATTACHMENTS_COLLECTION)
+    if collection is not None and collection.WhichOneof("kind") == "bytes_list":
+        attachments = tuple(_attachment_facts(raw) for raw in collection.bytes_list.value)
     signatures = tuple(
         _signature_facts(name, meta_graph.signature_def[name]) for name in sorted(meta_graph.signature_def)
     )

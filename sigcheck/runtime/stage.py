@@ -15,10 +15,6 @@ from ..engine import effective_options
 from ..facts.model import ModuleFacts, format_tags
 from ..rules import rule_by_code
 
-# Static-stage rules that use observations when they exist.
-ENRICHED_BY_RUNTIME = ("OUT405", "IMG307")
-
-
 @dataclass(frozen=True)
 class StageOutcome:
     observations: object = None
@@ -28,7 +24,7 @@ class StageOutcome:
 
 def runtime_stage(facts: ModuleFacts, directory: str, rules, config, worker=None, progress=None) -> StageOutcome:
     """Run the module if rules need it and it is safe; ``worker`` is reused when given."""
-    if not any(r.stage == "runtime" or r.code in ENRICHED_BY_RUNTIME for r in rules):
+    if not any(r.uses_runtime for r in rules):
         return StageOutcome()
     if config.static:
         return StageOutcome(skip_reason="runtime checks not run (--static)")
