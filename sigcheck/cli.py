@@ -162,12 +162,17 @@ def run_check(argv, scan: bool = False) -> int:
 def _check_one(handle: str, config: Config):
     from . import api
 
-    if not config.progress:
+    if config.static:
         return api.check(handle, config)
+    from .runtime.runner import Worker
     from .runtime.stage import Progress
 
-    with Progress() as progress:
-        return api.check(handle, config, progress=progress)
+    with Worker() as worker:
+        worker.start()  # TensorFlow imports in the worker while the module is read here
+        if not config.progress:
+            return api.check(handle, config, worker=worker)
+        with Progress() as progress:
+            return api.check(handle, config, worker=worker, progress=progress)
 
 
 def _check_all(handles, config: Config) -> list:

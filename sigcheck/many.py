@@ -40,6 +40,8 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
 
     def work(worker: Worker) -> None:
         with worker:
+            if not config.static:
+                worker.start()  # TensorFlow imports while the first module is read
             while True:
                 try:
                     index, handle = todo.get_nowait()

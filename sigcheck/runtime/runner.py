@@ -59,8 +59,7 @@ class Worker:
         from .observations import load_observations  # numpy: only once something ran
 
         started = time.perf_counter()
-        if self._process is None or self._process.poll() is not None:
-            self._start()
+        self.start()
         with tempfile.TemporaryDirectory(prefix="module-", dir=self._dir.name) as out:
             plan_path = os.path.join(out, "plan.json")
             with open(plan_path, "w", encoding="utf-8") as f:
@@ -93,6 +92,12 @@ class Worker:
                 raise RuntimeFailure(f"the inference process failed: {event.get('error')}")
             if on_event is not None:
                 on_event(event)
+
+    def start(self) -> None:
+        """Start the child unless it runs: it imports TensorFlow right away, so
+        starting it before reading a module overlaps the two."""
+        if self._process is None or self._process.poll() is not None:
+            self._start()
 
     def _start(self) -> None:
         if self._dir is None:
@@ -132,12 +137,9 @@ class Worker:
         self._process = None
 
     def close(self) -> None:
+        """End the child at once: it keeps nothing that needs flushing, and may
+        still be importing TensorFlow for a module that turned out unreadable."""
         if self._process is not None:
-            try:
-                self._process.stdin.close()
-                self._process.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
             self._kill()
         if self._stderr is not None:
             self._stderr.close()

@@ -30,17 +30,16 @@ def emit(event: str, **data) -> None:
 
 
 def serve(stdin=sys.stdin) -> int:
-    """Run plans until stdin closes."""
-    tf = None
+    """Import TensorFlow at once (while the parent still reads the module), then
+    run plans until stdin closes."""
+    emit("import")
+    from .tfimport import import_tensorflow
+
+    tf = import_tensorflow()
     for line in stdin:
         if not line.strip():
             continue
         request = json.loads(line)
-        if tf is None:
-            emit("import")
-            from .tfimport import import_tensorflow
-
-            tf = import_tensorflow()
         try:
             observe(tf, request["plan"], request["out"])
         except Exception as exc:  # noqa: BLE001 - report and stay alive for the next module
