@@ -387,37 +387,32 @@ def _version(distribution: str) -> str:
         return "not installed"
 
 
-def _cpuinfo_model() -> str:
+def _file_field(path: str, keys, separator: str):
+    """The value after ``separator`` on the first line of ``path`` whose key is in ``keys``, or None."""
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(path) as f:
             for line in f:
-                if line.split(":")[0].strip() in ("model name", "Model", "cpu model"):
-                    return line.split(":", 1)[1].strip()
+                key, found, value = line.partition(separator)
+                if found and key.strip() in keys:
+                    return value.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def _cpuinfo_model() -> str:
+    model = _file_field("/proc/cpuinfo", ("model name", "Model", "cpu model"), ":")
+    return model or platform.processor() or platform.machine()
 
 
 def _memory_total() -> str:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return f"{int(line.split()[1]) / 2**20:.1f} GiB"
-    except OSError:
-        pass
-    return "unknown"
+    total = _file_field("/proc/meminfo", ("MemTotal",), ":")
+    return f"{int(total.split()[0]) / 2**20:.1f} GiB" if total else "unknown"
 
 
 def _os_name() -> str:
-    try:
-        with open("/etc/os-release") as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    return f"{line.split('=', 1)[1].strip().strip(chr(34))}, kernel {platform.release()}"
-    except OSError:
-        pass
-    return platform.platform()
+    name = _file_field("/etc/os-release", ("PRETTY_NAME",), "=")
+    return f"{name.strip(chr(34))}, kernel {platform.release()}" if name else platform.platform()
 
 
 def _git_commit() -> str:
