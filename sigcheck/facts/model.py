@@ -99,10 +99,6 @@ class NodeFacts(NamedTuple):
     values: Optional[tuple] = None  # values of a small numeric Const (up to 16 elements)
     text: Optional[str] = None  # value of a string scalar Const
 
-    @property
-    def scalar(self) -> Optional[float]:
-        return self.values[0] if self.values and len(self.values) == 1 else None
-
 
 @dataclass(frozen=True)
 class FunctionFacts:
