@@ -188,7 +188,7 @@ def _check_all(handles, config: Config) -> list:
 
 def _check_example(config: Config):
     from . import api
-    from .bundled import fixtures
+    from .fixtures import build
     from .runtime.tfimport import quiet_native_stderr
 
     print("sigcheck: building the example module (a conformant feature vector) in a temporary directory",
@@ -196,7 +196,7 @@ def _check_example(config: Config):
     with tempfile.TemporaryDirectory(prefix="sigcheck-example-") as tmp:
         path = os.path.join(tmp, "example_feature_vector")
         with quiet_native_stderr():
-            fixtures().build("fv-conformant", path)
+            build("fv-conformant", path)
         report = api.check(path, config)
     return report
 

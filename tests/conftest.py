@@ -12,10 +12,10 @@ from helpers import SHARED
 @pytest.fixture(scope="session")
 def modules(tmp_path_factory):
     """A Workspace that builds fixture modules on first use, once per session."""
-    from sigcheck.bundled import fixtures
+    import sigcheck.fixtures
     from sigcheck.runtime.tfimport import quiet_native_stderr
 
-    class Quiet(fixtures().Workspace):
+    class Quiet(sigcheck.fixtures.Workspace):
         def build(self, name):
             with quiet_native_stderr():
                 return super().build(name)

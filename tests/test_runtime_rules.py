@@ -17,13 +17,13 @@ import time
 import pytest
 
 from helpers import rule_verdicts, run_sigcheck
-from sigcheck.bundled import fixtures
+import sigcheck.fixtures
 from sigcheck.rules import load_rules
 
 pytestmark = pytest.mark.runtime
 
-CATALOG = fixtures().catalog
-RECIPES = fixtures().RECIPES
+CATALOG = sigcheck.fixtures.catalog
+RECIPES = sigcheck.fixtures.RECIPES
 RULES = load_rules()
 BATCHED = [r for r in RECIPES if not r.run_args]
 CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info")

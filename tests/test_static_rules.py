@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 
 from helpers import rule_verdicts, run_sigcheck
-from sigcheck.bundled import fixtures
+import sigcheck.fixtures
 from sigcheck.rules import load_rules
 
-CATALOG = fixtures().catalog
-RECIPES = fixtures().RECIPES
+CATALOG = sigcheck.fixtures.catalog
+RECIPES = sigcheck.fixtures.RECIPES
 RULES = load_rules()
 STATIC = [r for r in RULES if r.stage == "static"]
 CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info")

@@ -43,12 +43,12 @@ import env as oldclient
 import produced
 import variants
 from helpers import SHARED, rule_verdicts, run_sigcheck
-from sigcheck.bundled import fixtures
+import sigcheck.fixtures
 from sigcheck.rules import load_rules
 
 pytestmark = pytest.mark.compat
 
-FIXTURES = fixtures()
+FIXTURES = sigcheck.fixtures
 RULES = load_rules()
 USES_RUNTIME = {r.code: r.uses_runtime for r in RULES}
 RECIPES = tuple(r.name for r in FIXTURES.RECIPES)
