@@ -118,26 +118,10 @@ def _resolve_url(handle: str) -> str:
             import tensorflow_hub as hub  # imports TensorFlow: only URLs need it
     except ImportError as exc:  # pragma: no cover - a broken installation
         raise ResolveError(f"{handle}: resolving URLs needs tensorflow_hub ({exc})") from None
-    with _quiet_tensorflow_logs():
-        try:
-            return hub.resolve(handle)
-        except Exception as exc:  # network, HTTP status, bad archive: all one-line errors
-            raise ResolveError(f"{handle}: could not be resolved by tensorflow_hub ({_reason(exc)})") from None
-
-
-@contextlib.contextmanager
-def _quiet_tensorflow_logs():
     try:
-        from absl import logging as absl_logging
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    previous = absl_logging.get_verbosity()
-    absl_logging.set_verbosity(absl_logging.ERROR)
-    try:
-        yield
-    finally:
-        absl_logging.set_verbosity(previous)
+        return hub.resolve(handle)
+    except Exception as exc:  # network, HTTP status, bad archive: all one-line errors
+        raise ResolveError(f"{handle}: could not be resolved by tensorflow_hub ({_reason(exc)})") from None
 
 
 def _reason(exc: BaseException) -> str:

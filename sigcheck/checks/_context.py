@@ -27,6 +27,10 @@ class Context:
         """Image signatures of the inference graph, the ones IMG/OUT rules judge."""
         return tuple(self.primary.signature(n) for n in image_signature_names(self.primary))
 
+    def image_signatures_in(self, meta: MetaGraphFacts) -> tuple:
+        """The inference graph's image signatures that tag set ``meta`` has too."""
+        return tuple(s for s in (meta.signature(i.name) for i in self.image_signatures) if s is not None)
+
     @property
     def is_image_module(self) -> bool:
         return bool(self.image_signatures)

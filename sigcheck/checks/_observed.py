@@ -53,7 +53,7 @@ def image_name(index: int) -> str:
     return NAMES[index]
 
 
-def max_difference(a: np.ndarray, b: np.ndarray) -> float:
+def max_difference(a, b) -> float:
     """Largest absolute difference; NaN in the same place counts as equal,
     NaN against a number as infinitely different."""
     import numpy as np
@@ -69,7 +69,7 @@ def max_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(diff.max()) if diff.size else 0.0
 
 
-def tolerance(reference: np.ndarray, rtol: float, atol: float) -> float:
+def tolerance(reference, rtol: float, atol: float) -> float:
     import numpy as np
 
     finite = np.abs(reference[np.isfinite(reference)])

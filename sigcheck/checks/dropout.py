@@ -46,7 +46,7 @@ def static_dropout(meta, signature_names, options):
     return evidence, last
 
 
-def dynamic_dropout(runs: np.ndarray, share_needed: float):
+def dynamic_dropout(runs, share_needed: float):
     """(looks like output dropout, description) for outputs of the same batch, shape [R, ...]."""
     import numpy as np
 
@@ -87,9 +87,8 @@ def _dynamic(ctx, meta, names, options):
 
 @check("OUT405")
 def no_output_dropout(ctx, options):
-    names = [s.name for s in ctx.image_signatures]
     for meta in ctx.facts.meta_graphs:
-        present = [n for n in names if meta.signature(n) is not None]
+        present = [s.name for s in ctx.image_signatures_in(meta)]
         where = {"tags": meta.tags, "location": location(meta.tags, "signatures", present[0] if present else "",
                                                          "outputs", DEFAULT)}
         if not present:

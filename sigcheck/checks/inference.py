@@ -7,13 +7,6 @@ from . import check, location, passed, skipped, violated
 from ._observed import image_name, observed
 
 
-def _image_tag_sets(ctx):
-    """(meta graph, image signatures present in it) for every tag set."""
-    names = [s.name for s in ctx.image_signatures]
-    for meta in ctx.facts.meta_graphs:
-        yield meta, [meta.signature(n) for n in names if meta.signature(n) is not None]
-
-
 @check("HUB105")
 def variables(ctx, options):
     for meta in ctx.facts.meta_graphs:
@@ -61,9 +54,9 @@ def _shape_problem(actual: tuple, declared, batch: int):
 
 @check("RUN501")
 def inference(ctx, options):
-    for meta, signatures in _image_tag_sets(ctx):
+    for meta in ctx.facts.meta_graphs:
         run = ctx.observations.for_tags(meta.tags)
-        for signature in signatures:
+        for signature in ctx.image_signatures_in(meta):
             where = {**ctx.where(signature), "tags": meta.tags,
                      "location": location(meta.tags, "signatures", signature.name)}
             if run is not None and run.load_error:
@@ -104,8 +97,8 @@ def inference(ctx, options):
 
 @check("RUN502")
 def finite(ctx, options):
-    for meta, signatures in _image_tag_sets(ctx):
-        for signature in signatures:
+    for meta in ctx.facts.meta_graphs:
+        for signature in ctx.image_signatures_in(meta):
             where = {**ctx.where(signature), "tags": meta.tags,
                      "location": location(meta.tags, "signatures", signature.name)}
             seen = observed(ctx, meta.tags, signature.name)

@@ -69,7 +69,7 @@ def _show(values) -> str:
     return shown if len(values) == 1 else f"[{shown}{', ...' if len(values) > 4 else ''}]"
 
 
-def relative_spread(values: np.ndarray) -> float:
+def relative_spread(values) -> float:
     """Mean over features of the std across images, relative to the mean magnitude."""
     import numpy as np
 

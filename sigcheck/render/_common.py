@@ -13,6 +13,7 @@ import os
 import posixpath
 import re
 
+from ..facts.model import format_tags
 from ..rules import rule_by_code
 
 NOTEWORTHY = ("fail", "warn", "error")  # the statuses CI should show; pass and skip are counted only
@@ -21,18 +22,13 @@ VERDICT_LABELS = {"pass": "PASS", "fail": "FAIL", "not-applicable": "NOT AN IMAG
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
-def tag_label(tags) -> str:
-    """``{}`` / ``{train}``, as the terminal report and the messages write tag sets."""
-    return "{" + ", ".join(tags) + "}"
-
-
 def scope(result) -> str:
     """Where in the module a result is: signature, tag set (when not the obvious {}), or ''."""
     parts = []
     if result.signature:
         parts.append(result.signature)
     if result.tags is not None and (result.tags or not result.signature):
-        parts.append(tag_label(result.tags))
+        parts.append(format_tags(result.tags))
     return " ".join(parts)
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from ._common import counts, message, spec_link, tag_label, title
+from ..facts.model import format_tags
+from ._common import counts, message, spec_link, title
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _STATUS_ELEMENT = {"fail": "failure", "error": "error", "skip": "skipped"}
@@ -57,7 +58,7 @@ def _suite(report) -> ET.Element:
 
 
 def _case(module: str, result) -> ET.Element:
-    group = result.signature or ("tag set " + tag_label(result.tags) if result.tags is not None else "module")
+    group = result.signature or ("tag set " + format_tags(result.tags) if result.tags is not None else "module")
     case = ET.Element("testcase", classname=f"{module}.{_text(group)}", name=_text(title(result)), time="0")
     detail = _text(f"{result.rule} {result.name}: {message(result)}\nspec: {spec_link(result)}"
                    + (f"\nlocation: {result.location}" if result.location else "")

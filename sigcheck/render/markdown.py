@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-from ._common import NOTEWORTHY, VERDICT_LABELS, counts, tag_label
+from ..facts.model import format_tags
+from ._common import NOTEWORTHY, VERDICT_LABELS, counts
 
 _COLUMNS = ("Status", "Rule", "Name", "Tag set", "Signature", "Message")
 
@@ -74,7 +75,7 @@ def _module(report) -> str:
     if report.error is not None:
         return f"{heading}\n\nThe module could not be read ({report.error.type}): {cell(report.error.message)}"
     parts = [heading, _facts(report.facts)]
-    rows = [[r.status.upper(), r.rule, r.name, cell("" if r.tags is None else tag_label(r.tags)),
+    rows = [[r.status.upper(), r.rule, r.name, cell("" if r.tags is None else format_tags(r.tags)),
              cell(r.signature), cell(r.message)] for r in report.results if r.status in NOTEWORTHY]
     if rows:
         parts.append(_table(_COLUMNS, rows))
@@ -87,7 +88,7 @@ def _facts(facts: dict) -> str:
     n = facts.get("num_outputs")
     items = [
         cell(facts.get("format", "unknown format")),
-        "tag sets " + (", ".join(code(tag_label(t)) for t in facts.get("tag_sets", [])) or "none"),
+        "tag sets " + (", ".join(code(format_tags(t)) for t in facts.get("tag_sets", [])) or "none"),
         "image size " + (f"{size['height']}x{size['width']}" if size else "unknown"),
         f"N = {n if n is not None else 'unknown'}",
     ]

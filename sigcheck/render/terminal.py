@@ -14,6 +14,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from ..facts.model import format_tags
+
 STYLES = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim", "error": "bold magenta"}
 VERDICT_TEXT = {
     "pass": ("PASS", "bold green", "the module follows the Common Signatures for Images"),
@@ -66,7 +68,7 @@ def header(report) -> Table:
     rows = [
         ("Module", report.module),
         ("Format", facts.get("format", "?")),
-        ("Tag sets", ", ".join("{" + ", ".join(t) + "}" for t in facts.get("tag_sets", [])) or "none"),
+        ("Tag sets", ", ".join(format_tags(t) for t in facts.get("tag_sets", [])) or "none"),
         ("Image signatures", ", ".join(facts.get("image_signatures", [])) or "none (not an image module)"),
         ("Image size", size_text),
         ("Outputs (N)", str(facts.get("num_outputs") if facts.get("num_outputs") is not None else "unknown")),
@@ -135,8 +137,7 @@ def _rows(results) -> list:
         if previous and result.status == "skip" == previous[0] and previous[4] == result.message:
             previous[1].append(result.rule)
             continue
-        rows.append(["skip" if result.status == "skip" else result.status, [result.rule], result.name, tags,
-                     result.message])
+        rows.append([result.status, [result.rule], result.name, tags, result.message])
     shaped = []
     for status, codes, name, tags, message in rows:
         if len(codes) > 1:
