@@ -55,13 +55,14 @@ def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, wor
 
 
 def _only_tags(facts: ModuleFacts, tags) -> ModuleFacts:
-    """Facts restricted to the tag sets asked for with --tags (all by default)."""
+    """Facts restricted to the meta graphs TensorFlow's loader picks for the tag sets
+    asked for with --tags (all by default): for each, the first whose tag *set* matches."""
     if tags is None:
         return facts
-    available = facts.tag_sets
-    missing = [t for t in tags if t not in available]
+    chosen = [facts.loaded_for(t) for t in tags]
+    missing = [t for t, meta in zip(tags, chosen) if meta is None]
     if missing:
         raise UsageError(
             f"--tags {', '.join(format_tags(t) for t in missing)}: no such tag set "
-            f"(available: {', '.join(format_tags(t) for t in available) or 'none'})")
-    return replace(facts, meta_graphs=tuple(m for m in facts.meta_graphs if m.tags in tags))
+            f"(available: {', '.join(format_tags(t) for t in facts.tag_sets) or 'none'})")
+    return replace(facts, meta_graphs=tuple(m for m in facts.meta_graphs if any(m is c for c in chosen)))

@@ -39,11 +39,19 @@ def saved_model(ctx, options):
         yield violated("saved_model.pb holds no meta graph; expected at least one (tag set {})", **where)
         return
     shown = ", ".join(format_tags(t) for t in tag_sets)
+    problems = []
+    for index, meta in enumerate(ctx.facts.meta_graphs):
+        if meta.repeated_tags:
+            problems.append(
+                f"meta graph #{index} lists tag(s) {', '.join(meta.repeated_tags)} more than once "
+                f"({list(meta.tags_as_written)}); loaders match tag sets, so it counts as {format_tags(meta.tags)}")
     repeated = [t for t, n in Counter(tag_sets).items() if n > 1]
     if repeated:
-        yield violated(
+        problems.append(
             f"tag sets must be unique, but {', '.join(format_tags(t) for t in repeated)} appears more "
-            f"than once (meta graphs: {shown})", **where)
+            f"than once (meta graphs: {shown}); TensorFlow loads the first")
+    if problems:
+        yield violated("; ".join(problems), **where)
     elif () not in tag_sets:
         yield violated(
             f"no meta graph has the empty tag set {{}} used for inference (meta graphs: {shown})", **where)

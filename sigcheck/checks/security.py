@@ -1,12 +1,32 @@
 """SEC601: what would execute at load and inference time is on an allowlist.
 
-What executes: the fan-in (data and control inputs) of every signature output,
-the init ops a loader or hub.Module runs (table initializers, main/init ops),
-and the library functions any of those call.  The saver's restore op is walked
-separately and may in addition use the checkpoint-restoring ops.
+What executes, per meta graph (the one TensorFlow's loader picks for a tag set):
+
+- the fan-in (data and control inputs) of every tensor a signature output
+  fetches (a sparse output's three tensors, a composite's components);
+- the init ops a loader or hub.Module runs (table initializers, main/init ops);
+- with a saver_def, its restore op; without one, what TensorFlow's default
+  Saver restores into: every tensor the VariableDefs of the variables
+  collections name (variable, snapshot, initializer, initial value) and the
+  node-list entries of ``variables`` and ``saveable_objects``;
+- every library function any reached node may call, whatever its op: a node
+  whose op is a library function, and every function named by any attribute
+  (``func``, ``list(func)``, and functions nested in their attrs, which fill
+  the placeholder attrs of the called body), every definition of a repeated
+  name, each body walked once.  A called name that is no library function is
+  run by TensorFlow as a primitive op and judged as one.
+
+The restore op alone may in addition use the checkpoint-reading ops
+(``restore_ops``), and only reading the module's own checkpoint: their prefix
+input must be the saver's filename tensor, which the loader feeds with the
+module's variables path.  A graph the walk cannot follow (an empty input, an
+input or root naming no node) is malformed and judged so: its effects cannot
+be known, so it is not run either.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple, Optional
 
 from ..facts.graph import tensor_op_name, walk_back
 from ..facts.model import format_tags
@@ -14,46 +34,110 @@ from . import check, location, passed, violated
 
 # Collections whose ops a loader or hub.Module runs when the module is loaded.
 INIT_COLLECTIONS = ("table_initializer", "saved_model_main_op", "legacy_init_op", "init_op", "local_init_op")
+# Node-list collections TensorFlow's default Saver restores into (GLOBAL_VARIABLES, SAVEABLE_OBJECTS).
+SAVER_COLLECTIONS = ("variables", "saveable_objects")
+_SHOWN_PATHS = 3  # paths are built for the first findings only: a path costs the depth of the graph
+
+
+class Finding(NamedTuple):
+    op: Optional[str]  # the op type outside the allowlist; None when the graph is malformed
+    where: str  # what reaches it and the node: "output default/default: node 'w' (WriteFile)"
+    path: tuple = ()  # start node first; built for the first few findings only
+    problem: Optional[str] = None  # set for malformed graphs and unproven restore inputs
+
+    @property
+    def what(self) -> str:
+        return self.op if self.op is not None else "a malformed graph"
 
 
 def execution_roots(meta) -> list:
-    """(what, tensor or op name) for everything that runs besides restoring."""
+    """(what, tensor or op name) for everything that runs besides the restore op."""
     roots = []
     for signature in meta.signatures:
         for tensor in signature.outputs:
-            if tensor.name:
-                roots.append((f"output {signature.name}/{tensor.key}", tensor.name))
+            roots.extend((f"output {signature.name}/{tensor.key}", name) for name in tensor.fetched)
     for key in INIT_COLLECTIONS:
         collection = meta.collection(key)
         if collection is not None:
             roots.extend((f"init op {key}", name) for name in collection.values)
+    if not meta.has_saver_def:
+        roots.extend(default_saver_roots(meta))
+    return roots
+
+
+def default_saver_roots(meta) -> list:
+    """What the default Saver TensorFlow builds without a saver_def restores into."""
+    roots = [(f"variable in {v.collection} ({field})", name) for v in meta.variables for field, name in v.named()]
+    for key in SAVER_COLLECTIONS:
+        collection = meta.collection(key)
+        if collection is not None:
+            roots.extend((f"{key} collection", name) for name in collection.values)
     return roots
 
 
 def unsafe_ops(meta, options) -> list:
-    """(op, path) for every op outside the allowlist that would execute."""
+    """Every Finding for what would execute outside the allowlist, or cannot be followed."""
     allowed = set(options["allowed_ops"]) | set(options["extra_allowed_ops"])
-    roots = execution_roots(meta)
-    findings = _outside(meta, dict((tensor_op_name(n), what) for what, n in reversed(roots)), allowed)
-    if meta.restore_op:
-        restore_allowed = allowed | set(options["restore_ops"])
-        findings += _outside(meta, {tensor_op_name(meta.restore_op): "restore op"}, restore_allowed)
+    findings = _judge(meta, execution_roots(meta), allowed)
+    if meta.has_saver_def and meta.restore_op:
+        restore_ops = set(options["restore_ops"]) - allowed
+        findings += _judge(meta, [("restore op", meta.restore_op)], allowed | restore_ops, restore_ops)
     unique = {}
-    for op, path in findings:
-        unique.setdefault((op, path[-1]), (op, path))
+    for finding in findings:
+        unique.setdefault((finding.op, finding.where, finding.problem), finding)
     return list(unique.values())
 
 
-def _outside(meta, roots: dict, allowed) -> list:
-    """Ops outside ``allowed`` reached from ``roots`` (op name -> what it is)."""
-    walk = walk_back(meta.graph, roots, functions=True)
-    library = meta.graph.function_by_name
-    found = []
-    for function, name, node in walk:
+def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()) -> list:
+    graph = meta.graph
+    labels, findings = {}, []
+    for what, name in roots:
+        if not name or tensor_op_name(name) not in graph.by_name:
+            findings.append(Finding(None, what, (), f"{what} names {name!r}, which is not a node of the graph"))
+        else:
+            labels.setdefault(name, what)
+    walk = walk_back(graph, list(labels), functions=True)
+    library = graph.library
+
+    def found(key, op, problem=None, last=None):
+        what = labels[walk.start_of(key)]
+        path = ()
+        if len(findings) < _SHOWN_PATHS:
+            path = (what, *walk.path(*key), *((last,) if last else ()))
+        findings.append(Finding(op, f"{what}: {walk.describe(key)}", path, problem))
+
+    for malformed in walk.malformed:
+        if malformed.key is not None:
+            found(malformed.key, None, f"{walk.describe(malformed.key)} {malformed.problem}")
+    for scope, name, node in walk:
         if node.op not in allowed and node.op not in library:
-            path = walk.path(function, name)
-            found.append((node.op, [roots[path[0].split(" (", 1)[0].lstrip("^")]] + path))
-    return found
+            found((scope, name), node.op)
+        elif node.op in restore_ops:
+            problem = _unproven_restore(meta, scope, node)
+            if problem:
+                found((scope, name), node.op, problem)
+    for key, name in walk.calls:
+        if not name:
+            found(key, None, f"{walk.describe(key)} calls a function with an empty name")
+        elif name not in allowed:
+            found(key, name, last=f"=> {name} (an op run as a function)")
+    return findings
+
+
+def _unproven_restore(meta, scope, node) -> Optional[str]:
+    """Why a checkpoint op on the restore path may not read the module's own checkpoint, or None."""
+    expected = _tensor(meta.saver_filename or "")
+    source = _tensor(node.inputs[0]) if node.inputs else ""
+    if scope is None and expected and source == expected:
+        return None
+    return (f"{node.op} {node.name!r} reads the checkpoint prefix {source or 'from nowhere'!r}, not the "
+            f"saver's filename tensor {expected or '(none)'!r} that the loader feeds with the module's "
+            "variables path")
+
+
+def _tensor(name: str) -> str:
+    """``x`` and ``x:0`` name the same tensor."""
+    return name if ":" in name or not name else f"{name}:0"
 
 
 @check("SEC601")
@@ -64,10 +148,19 @@ def no_unsafe_ops(ctx, options):
         if not found:
             yield passed(f"{format_tags(meta.tags)}: everything that runs uses allowlisted ops", **where)
             continue
-        ops = sorted({op for op, _ in found})
-        op, path = found[0]
-        shown = " <- ".join(path)
-        yield violated(
-            f"{format_tags(meta.tags)}: op(s) {', '.join(ops)} would execute but are not on the allowlist "
-            f"of pure compute and variable ops; e.g. {op} on the path {shown}",
-            evidence=f"{len(found)} node(s)", **where)
+        unsafe = [f for f in found if f.problem is None]
+        if unsafe:
+            ops = sorted({f.op for f in unsafe})
+            yield violated(
+                f"{format_tags(meta.tags)}: op(s) {', '.join(ops)} would execute but are not on the allowlist "
+                f"of pure compute and variable ops; e.g. {unsafe[0].op} on the path {_shown(unsafe[0])}",
+                evidence=f"{len(unsafe)} node(s)", **where)
+        for problem in [f for f in found if f.problem is not None][:_SHOWN_PATHS]:
+            kind = "the graph is malformed" if problem.op is None else "the restore path is not a plain restore"
+            yield violated(
+                f"{format_tags(meta.tags)}: {kind}, so it is not run: {problem.problem}"
+                + (f" (path {_shown(problem)})" if problem.path else ""), **where)
+
+
+def _shown(finding: Finding) -> str:
+    return " <- ".join(finding.path) if finding.path else finding.where

@@ -4,18 +4,23 @@ Used to answer "what feeds this output" (dropout tracing) and "what would
 execute" (unsafe ops): one breadth-first walk from all start nodes at once
 over node inputs, optionally through control dependencies and into the
 library functions nodes call.  Large graphs (InceptionV3: ~8,500 nodes in two
-tag sets) make this a hot path, so the walk keeps only a parent map and
-builds the path to a node when a message asks for it.
+tag sets) and graphs with thousands of call sites make this a hot path, so the
+walk enters each function body once however often it is called (time and
+memory linear in the graph), keeps only a parent map, and builds the path to a
+node when a message asks for it.
+
+The file is untrusted: an input that is empty or names no node, or a start
+that names no node, is recorded in ``Walk.malformed`` instead of raising.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, NamedTuple, Optional
 
 from .model import GraphFacts, NodeFacts
 
-_GRAPH = None  # the function "name" of nodes of the graph itself
+_GRAPH = None  # the scope of the graph's own nodes; a function body's scope is its index
 
 
 def input_node_name(raw: str) -> tuple:
@@ -29,13 +34,23 @@ def tensor_op_name(tensor_name: str) -> str:
     return tensor_name.split(":", 1)[0]
 
 
+class Malformed(NamedTuple):
+    """Something the walk could not follow: ``key`` is the node it was at
+    (None for a start), ``problem`` says what is wrong."""
+
+    key: Optional[tuple]
+    problem: str
+
+
 class Walk:
     """The result of walk_back: reached nodes in BFS order, and how each was reached."""
 
     def __init__(self, graph: GraphFacts):
         self.graph = graph
-        self.order: list = []  # (function or None, node name, NodeFacts)
-        self._parent: dict = {}  # (function, name) -> ((function, name) of the consumer, via control dep)
+        self.order: list = []  # (scope, node name, NodeFacts); scope = None or a function index
+        self.malformed: list = []  # of Malformed
+        self.calls: list = []  # (key of the caller, name) for names that are no library function
+        self._parent: dict = {}  # (scope, name) -> (key of the consumer or caller, how) or (None, start)
 
     def __iter__(self):
         return iter(self.order)
@@ -44,20 +59,37 @@ class Walk:
     def nodes(self) -> list:
         return [node for _, _, node in self.order]
 
-    def path(self, function: Optional[str], name: str) -> list:
-        """``["default/Identity (Identity)", "^write_marker (WriteFile)"]``: start node first."""
-        steps, key = [], (function, name)
+    def start_of(self, key: tuple) -> str:
+        """The start (as given to walk_back) through which ``key`` was reached."""
+        while True:
+            parent, how = self._parent[key]
+            if parent is None:
+                return how
+            key = parent
+
+    def path(self, scope, name: str) -> list:
+        """``["default/Identity (Identity)", "^write_marker (WriteFile)"]``: start node first.
+        A step into a function body reads ``=> Fn:node (Op)``."""
+        steps, key = [], (scope, name)
         while key is not None:
-            parent, control = self._parent[key]
-            node = self._node(*key)
-            where = f"{key[0]}:" if key[0] else ""
-            steps.append(("^" if control else "") + f"{where}{node.name} ({node.op})")
+            parent, how = self._parent[key]
+            node = self.node(key)
+            where = "" if key[0] is _GRAPH else f"{self.graph.functions[key[0]].name}:"
+            mark = {"control": "^", "call": "=> "}.get(how, "")
+            steps.append(f"{mark}{where}{node.name} ({node.op})")
             key = parent
         return steps[::-1]
 
-    def _node(self, function, name) -> NodeFacts:
-        scope = self.graph.by_name if function is None else self.graph.function_nodes(function)
-        return scope[name]
+    def describe(self, key: tuple) -> str:
+        node = self.node(key)
+        where = "" if key[0] is _GRAPH else f"function {self.graph.functions[key[0]].name}: "
+        return f"{where}node {node.name!r} ({node.op})"
+
+    def node(self, key: tuple) -> NodeFacts:
+        return self._scope(key[0])[key[1]]
+
+    def _scope(self, scope) -> dict:
+        return self.graph.by_name if scope is _GRAPH else self.graph.function_nodes(scope)
 
 
 def walk_back(
@@ -70,38 +102,69 @@ def walk_back(
 ) -> Walk:
     """Every node that feeds the tensors or ops named in ``start``.  Nodes for
     which ``stop`` is true are reached but not expanded.  With ``functions``,
-    the bodies of called library functions are walked too (every node of a
-    called function counts as reached)."""
+    the bodies of the library functions nodes may call are walked too: every
+    function named by a node's op or by any of its attributes, every definition
+    of that name, every node of a called body counting as reached."""
     walk = Walk(graph)
     parent = walk._parent
     queue: deque = deque()
     for name in start:
-        node = graph.by_name.get(tensor_op_name(name))
-        if node is not None and (_GRAPH, node.name) not in parent:
-            parent[(_GRAPH, node.name)] = (None, False)
+        op_name = tensor_op_name(name) if name else ""
+        node = graph.by_name.get(op_name) if op_name else None
+        if node is None:
+            walk.malformed.append(Malformed(None, f"{name!r} is not a node of the graph"))
+        elif (_GRAPH, node.name) not in parent:
+            parent[(_GRAPH, node.name)] = (None, name)
             queue.append((_GRAPH, node))
-    library = graph.function_by_name
+    library = graph.library if functions else {}
+    entered: set = set()
     while queue:
-        function, node = queue.popleft()
-        walk.order.append((function, node.name, node))
+        scope, node = queue.popleft()
+        walk.order.append((scope, node.name, node))
         if stop(node):
             continue
-        key = (function, node.name)
-        scope = graph.by_name if function is None else graph.function_nodes(function)
-        for raw in node.inputs:
-            is_control = raw[0] == "^"
-            if is_control and not control:
-                continue
-            name = (raw[1:] if is_control else raw).split(":", 1)[0]
-            found = scope.get(name)
-            if found is not None and (function, name) not in parent:
-                parent[(function, name)] = (key, is_control)
-                queue.append((function, found))
-        if functions and library:
-            called = list(node.functions) + ([node.op] if node.op in library else [])
-            for callee in called:
-                for inner in library[callee].nodes if callee in library else ():
-                    if (callee, inner.name) not in parent:
-                        parent[(callee, inner.name)] = (key, False)
-                        queue.append((callee, inner))
+        key = (scope, node.name)
+        _follow_inputs(walk, key, node, queue, control)
+        if functions:
+            _enter_functions(walk, key, node, queue, library, entered)
     return walk
+
+
+def _follow_inputs(walk: Walk, key: tuple, node: NodeFacts, queue: deque, control: bool) -> None:
+    scope_nodes = walk._scope(key[0])
+    parent = walk._parent
+    for raw in node.inputs:
+        if not raw or raw == "^":
+            walk.malformed.append(Malformed(key, "has an empty input"))
+            continue
+        is_control = raw[0] == "^"
+        if is_control and not control:
+            continue
+        name = (raw[1:] if is_control else raw).split(":", 1)[0]
+        found = scope_nodes.get(name)
+        if found is None:
+            # In a function body an input may name an argument, which is no node.
+            if key[0] is _GRAPH:
+                walk.malformed.append(Malformed(key, f"takes input {raw!r}, which is not a node of the graph"))
+            continue
+        if (key[0], name) not in parent:
+            parent[(key[0], name)] = (key, "control" if is_control else "input")
+            queue.append((key[0], found))
+
+
+def _enter_functions(walk: Walk, key: tuple, node: NodeFacts, queue: deque, library: dict, entered: set) -> None:
+    """Queue the bodies of what ``node`` may call, each body once per walk."""
+    names = node.functions + ((node.op,) if node.op in library else ())
+    for name in names:
+        indices = library.get(name)
+        if indices is None:
+            walk.calls.append((key, name))  # TensorFlow runs a non-function name as a primitive op
+            continue
+        for index in indices:
+            if index in entered:
+                continue
+            entered.add(index)
+            for inner in walk.graph.functions[index].nodes:
+                if (index, inner.name) not in walk._parent:
+                    walk._parent[(index, inner.name)] = (key, "call")
+                    queue.append((index, inner))

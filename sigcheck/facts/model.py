@@ -35,6 +35,14 @@ class TensorFacts:
     dtype: str  # e.g. "float32"
     shape: Shape
     encoding: str = "dense"  # "dense" | "sparse" | "composite"
+    # Every tensor a fetch of this TensorInfo runs: the sparse triple or the
+    # composite's components (recursively); () for dense, where it is ``name``.
+    components: tuple = ()
+
+    @property
+    def fetched(self) -> tuple:
+        """Names of the tensors that fetching this TensorInfo runs (may include "")."""
+        return self.components if self.encoding != "dense" else (self.name or "",)
 
     @property
     def rank(self) -> Optional[int]:
@@ -95,7 +103,9 @@ class NodeFacts(NamedTuple):
     name: str
     op: str
     inputs: tuple  # raw input strings: "x", "x:1", "^ctrl"
-    functions: tuple = ()  # names of library functions the node calls
+    # Names of the functions the node may call: every function name found in any
+    # of its attributes (func, list(func), and the attrs nested in those), sorted.
+    functions: tuple = ()
     values: Optional[tuple] = None  # values of a small numeric Const (up to 16 elements)
     text: Optional[str] = None  # value of a string scalar Const
 
@@ -109,22 +119,29 @@ class FunctionFacts:
 @dataclass(frozen=True)
 class GraphFacts:
     nodes: tuple  # of NodeFacts
-    functions: tuple = ()  # of FunctionFacts
+    functions: tuple = ()  # of FunctionFacts, in library order (names may repeat)
 
     @cached_property
     def by_name(self) -> dict:
         return {n.name: n for n in self.nodes}
 
     @cached_property
-    def function_by_name(self) -> dict:
-        return {f.name: f for f in self.functions}
+    def library(self) -> dict:
+        """function name -> indices into ``functions`` of every definition with that name.
 
-    def function_nodes(self, function: str) -> dict:
-        """Nodes of one library function by name (cached per function)."""
+        A library may define one name several times; which definition TensorFlow
+        would run is not for a reader to guess, so every one is kept."""
+        found: dict = {}
+        for index, function in enumerate(self.functions):
+            found.setdefault(function.name, []).append(index)
+        return {name: tuple(indices) for name, indices in found.items()}
+
+    def function_nodes(self, index: int) -> dict:
+        """Nodes of the library function ``functions[index]`` by name (cached per function)."""
         cache = self.__dict__.setdefault("_function_nodes", {})
-        if function not in cache:
-            cache[function] = {n.name: n for n in self.function_by_name[function].nodes}
-        return cache[function]
+        if index not in cache:
+            cache[index] = {n.name: n for n in self.functions[index].nodes}
+        return cache[index]
 
     @cached_property
     def consumers(self) -> dict:
@@ -168,13 +185,44 @@ class AttachmentFacts:
 
 
 @dataclass(frozen=True)
+class VariableFacts:
+    """The tensor names of one VariableDef in a variables collection.
+
+    TensorFlow's default Saver (used when a meta graph has no saver_def)
+    restores into the handles these names lead to."""
+
+    collection: str
+    variable_name: str
+    snapshot_name: str = ""
+    initializer_name: str = ""
+    initial_value_name: str = ""
+
+    def named(self) -> tuple:
+        """(field, tensor name) for every name the VariableDef sets."""
+        return tuple((f, getattr(self, f)) for f in ("variable_name", "snapshot_name", "initializer_name",
+                                                      "initial_value_name") if getattr(self, f))
+
+
+@dataclass(frozen=True)
 class MetaGraphFacts:
-    tags: tuple  # sorted
+    tags: tuple  # the tag *set*, sorted, without repeats: what TensorFlow's loader matches
     signatures: tuple  # of SignatureFacts, sorted by name
     collections: tuple  # of CollectionFacts
     attachments: tuple  # of AttachmentFacts
     graph: GraphFacts
     restore_op: Optional[str] = None  # SaverDef.restore_op_name, if any
+    tags_as_written: Optional[tuple] = None  # meta_info_def.tags in file order, repeats kept
+    has_saver_def: bool = False  # a saver_def is recorded (else the loader builds a default Saver)
+    saver_filename: Optional[str] = None  # SaverDef.filename_tensor_name: what the restore is fed
+    variables: tuple = ()  # of VariableFacts, from the variables collections
+
+    @property
+    def repeated_tags(self) -> tuple:
+        """Tags written more than once in this meta graph's tag list, sorted."""
+        seen, repeated = set(), set()
+        for tag in self.tags if self.tags_as_written is None else self.tags_as_written:
+            (repeated if tag in seen else seen).add(tag)
+        return tuple(sorted(repeated))
 
     def signature(self, name: str) -> Optional[SignatureFacts]:
         return next((s for s in self.signatures if s.name == name), None)
@@ -224,3 +272,9 @@ class ModuleFacts:
     def primary(self) -> MetaGraphFacts:
         """The inference graph: tag set {} if present, else the first one."""
         return next((m for m in self.meta_graphs if m.tags == ()), self.meta_graphs[0])
+
+    def loaded_for(self, tags: tuple) -> Optional[MetaGraphFacts]:
+        """The meta graph TensorFlow's loader picks for ``tags``: the first whose
+        tag *set* equals the set of ``tags`` (loader_impl.get_meta_graph_def_from_tags)."""
+        wanted = set(tags)
+        return next((m for m in self.meta_graphs if set(m.tags) == wanted), None)

@@ -60,6 +60,12 @@ _TF_MESSAGES: dict[str, list[tuple]] = {
         ("save_tensor_name", 2, "string", False),
         ("restore_op_name", 3, "string", False),
     ],
+    "VariableDef": [
+        ("variable_name", 1, "string", False),
+        ("initializer_name", 2, "string", False),
+        ("snapshot_name", 3, "string", False),
+        ("initial_value_name", 6, "string", False),
+    ],
     "AssetFileDef": [
         ("tensor_info", 1, "TensorInfo", False),
         ("filename", 2, "string", False),
@@ -241,6 +247,7 @@ SignatureDef = _cls("sigcheck.tf.SignatureDef")
 TensorInfo = _cls("sigcheck.tf.TensorInfo")
 GraphDef = _cls("sigcheck.tf.GraphDef")
 NodeDef = _cls("sigcheck.tf.NodeDef")
+VariableDef = _cls("sigcheck.tf.VariableDef")
 ModuleDef = _cls("sigcheck.hub.ModuleDef")
 ModuleAttachment = _cls("sigcheck.hub.ModuleAttachment")
 ImageModuleInfo = _cls("sigcheck.hub.ImageModuleInfo")

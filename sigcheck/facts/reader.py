@@ -27,12 +27,18 @@ from .model import (
     NodeFacts,
     SignatureFacts,
     TensorFacts,
+    VariableFacts,
 )
 
 SAVED_MODEL = "saved_model.pb"
 MODULE_DEF = "tfhub_module.pb"
 ATTACHMENTS_COLLECTION = "hub_module_attachments"
 IMAGE_MODULE_INFO_KEY = "image_module_info"
+# Collections TensorFlow decodes as VariableDef protos (ops.register_proto_function in variables.py).
+VARIABLE_COLLECTIONS = frozenset({
+    "variables", "trainable_variables", "local_variables", "model_variables", "moving_average_variables",
+    "metric_variables", "global_step",
+})
 
 
 def read_module(path: str) -> ModuleFacts:
@@ -104,14 +110,38 @@ def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
     signatures = tuple(
         _signature_facts(name, meta_graph.signature_def[name]) for name in sorted(meta_graph.signature_def)
     )
+    tags = tuple(meta_graph.meta_info_def.tags)
     return MetaGraphFacts(
-        tags=tuple(sorted(meta_graph.meta_info_def.tags)),
+        tags=tuple(sorted(set(tags))),
         signatures=signatures,
         collections=collections,
         attachments=attachments,
         graph=_graph_facts(meta_graph.graph_def),
         restore_op=meta_graph.saver_def.restore_op_name or None,
+        tags_as_written=tags,
+        has_saver_def=meta_graph.HasField("saver_def"),
+        saver_filename=meta_graph.saver_def.filename_tensor_name or None,
+        variables=_variable_facts(meta_graph.collection_def),
     )
+
+
+def _variable_facts(collection_def) -> tuple:
+    """The VariableDefs of the variables collections (entries that do not parse are left
+    out: TensorFlow's import fails on them, so nothing would run)."""
+    found = []
+    for key in sorted(VARIABLE_COLLECTIONS & set(collection_def)):
+        collection = collection_def[key]
+        if collection.WhichOneof("kind") != "bytes_list":
+            continue
+        for raw in collection.bytes_list.value:
+            variable = protos.VariableDef()
+            try:
+                variable.ParseFromString(raw)
+            except (DecodeError, RuntimeError, ValueError):
+                continue
+            found.append(VariableFacts(key, variable.variable_name, variable.snapshot_name,
+                                       variable.initializer_name, variable.initial_value_name))
+    return tuple(found)
 
 
 def _collection_facts(key: str, collection) -> CollectionFacts:
@@ -156,13 +186,32 @@ def _signature_facts(name: str, signature) -> SignatureFacts:
 def _tensor_facts(key: str, info) -> TensorFacts:
     encoding = info.WhichOneof("encoding")
     if encoding == "coo_sparse":
+        sparse = info.coo_sparse
         return TensorFacts(
-            key, info.coo_sparse.values_tensor_name or None, protos.dtype_name(info.dtype),
+            key, sparse.values_tensor_name or None, protos.dtype_name(info.dtype),
             _shape(info.tensor_shape), "sparse",
+            (sparse.values_tensor_name, sparse.indices_tensor_name, sparse.dense_shape_tensor_name),
         )
     if encoding == "composite_tensor":
-        return TensorFacts(key, None, protos.dtype_name(info.dtype), _shape(info.tensor_shape), "composite")
+        return TensorFacts(key, None, protos.dtype_name(info.dtype), _shape(info.tensor_shape), "composite",
+                           _component_names(info))
     return TensorFacts(key, info.name or None, protos.dtype_name(info.dtype), _shape(info.tensor_shape))
+
+
+def _component_names(info) -> tuple:
+    """Every tensor name inside a (possibly nested) TensorInfo, iteratively."""
+    names, stack = [], [info]
+    while stack:
+        current = stack.pop()
+        which = current.WhichOneof("encoding")
+        if which == "name":
+            names.append(current.name)
+        elif which == "coo_sparse":
+            sparse = current.coo_sparse
+            names += [sparse.values_tensor_name, sparse.indices_tensor_name, sparse.dense_shape_tensor_name]
+        elif which == "composite_tensor":
+            stack.extend(reversed(current.composite_tensor.components))
+    return tuple(names)
 
 
 def _shape(shape_proto):
@@ -172,45 +221,54 @@ def _shape(shape_proto):
 
 
 def _graph_facts(graph_def) -> GraphFacts:
+    # Without a library no attribute can name a function that exists, so only the
+    # call ops' targets are read (judged as ops); with one, every attribute of every
+    # node is searched.  Searching all costs ~3x the read of a large graph.
+    every = len(graph_def.library.function) > 0
     return GraphFacts(
-        nodes=tuple(_node_facts(n) for n in graph_def.node),
+        nodes=tuple(_node_facts(n, every) for n in graph_def.node),
         functions=tuple(
-            FunctionFacts(f.signature.name, tuple(_node_facts(n) for n in f.node_def))
+            FunctionFacts(f.signature.name, tuple(_node_facts(n, True) for n in f.node_def))
             for f in graph_def.library.function
         ),
     )
 
 
-# Ops whose attributes name library functions that run when the op runs.  Only
-# these are searched for function references: reading every attribute of every
-# node would triple the cost of reading a large graph, and any other op that
-# calls functions (datasets, custom ops) is outside SEC601's allowlist anyway.
+# Ops whose attributes name what they call.  In a graph without a library, a name
+# they call is no function, and SEC601 judges it as the op TensorFlow would run.
 FUNCTION_CALLING_OPS = frozenset({
     "PartitionedCall", "StatefulPartitionedCall", "If", "StatelessIf", "While", "StatelessWhile",
     "Case", "StatelessCase", "For", "RemoteCall", "SymbolicGradient",
 })
 
 
-def _node_facts(node) -> NodeFacts:
+def _node_facts(node, search_attrs: bool) -> NodeFacts:
     op = node.op
-    functions = ()
     values = text = None
-    if op == "Const":
-        if "value" in node.attr:
-            values, text = _const_values(node.attr["value"].tensor)
-    elif op in FUNCTION_CALLING_OPS:
-        functions = _function_references(node)
+    if op == "Const" and "value" in node.attr:
+        values, text = _const_values(node.attr["value"].tensor)
+    functions = _function_references(node.attr) if search_attrs or op in FUNCTION_CALLING_OPS else ()
     return NodeFacts(node.name, op, tuple(node.input), functions, values, text)
 
 
-def _function_references(node) -> tuple:
-    names = []
-    for value in node.attr.values():
-        which = value.WhichOneof("value")
-        if which == "func":
-            names.append(value.func.name)
-        elif which == "list" and len(value.list.func):
-            names.extend(f.name for f in value.list.func)
+def _function_references(attrs) -> tuple:
+    """Every function name in ``attrs``, whatever the op: ``func`` and ``list(func)``
+    values and, recursively, the attrs of those NameAttrLists (a function passed to a
+    function, which fills a placeholder attr in its body).  Iterative: nesting depth
+    is whatever the file says."""
+    names, stack = set(), [attrs]
+    while stack:
+        for value in stack.pop().values():
+            which = value.WhichOneof("value")
+            if which == "func":
+                names.add(value.func.name)
+                if value.func.attr:
+                    stack.append(value.func.attr)
+            elif which == "list" and value.list.func:
+                for function in value.list.func:
+                    names.add(function.name)
+                    if function.attr:
+                        stack.append(function.attr)
     return tuple(sorted(names))
 
 

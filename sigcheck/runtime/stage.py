@@ -31,7 +31,7 @@ def runtime_stage(facts: ModuleFacts, directory: str, rules, config, worker=None
     if not facts.meta_graphs:
         return StageOutcome(skip_reason="no meta graph to run (see HUB102)")
     security = effective_options(rule_by_code("SEC601"), config.options)
-    unsafe = sorted({f"{op} in {format_tags(m.tags)}" for m in facts.meta_graphs for op, _ in unsafe_ops(m, security)})
+    unsafe = sorted({f"{f.what} in {format_tags(m.tags)}" for m in facts.meta_graphs for f in unsafe_ops(m, security)})
     if unsafe and not config.allow_unsafe_ops:
         return StageOutcome(skip_reason=(
             f"not run: the graph would execute ops outside SEC601's allowlist ({', '.join(unsafe[:3])}); "
