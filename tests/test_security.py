@@ -206,3 +206,22 @@ def test_loaded_for_matches_tag_sets_like_tensorflows_loader(modules):
     assert facts.loaded_for(("train",)) is facts.meta_graphs[1]
     assert facts.loaded_for(("train", "train")) is facts.meta_graphs[1]
     assert facts.loaded_for(("serve",)) is None
+
+
+@pytest.mark.parametrize("caller, proven", [
+    (_n("restore", "StatefulPartitionedCall", ["saver_filename", "^x"], ("Restorer",)), True),
+    (_n("restore", "Restorer", ["saver_filename:0"]), True),
+    (_n("restore", "StatefulPartitionedCall", ["elsewhere"], ("Restorer",)), False),
+    (_n("restore", "If", ["saver_filename", "saver_filename"], ("Restorer",)), False),
+])
+def test_a_restore_function_must_be_called_with_the_filename_tensor(caller, proven):
+    """TensorFlow 2 exports restore through a function whose RestoreV2 reads an input arg."""
+    body = (_n("RestoreV2", "RestoreV2", ["file_prefix", "names", "slices"]), _n("names", "Const"),
+            _n("slices", "Const"))
+    restorer = FunctionFacts("Restorer", body, ("file_prefix",))
+    nodes = [caller, _n("saver_filename", "Placeholder"), _n("elsewhere", "Const"), _n("x", "NoOp")]
+    meta = _meta(nodes, (restorer,), restore_op="restore", has_saver_def=True, saver_filename="saver_filename:0")
+    found = unsafe_ops(meta, OPTIONS)
+    assert (found == []) is proven, found
+    if not proven:
+        assert [f.op for f in found] == ["RestoreV2"] and "not the saver's filename tensor" in found[0].problem

@@ -109,11 +109,12 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
     for malformed in walk.malformed:
         if malformed.key is not None:
             found(malformed.key, None, f"{walk.describe(malformed.key)} {malformed.problem}")
+    callers = _callers(walk) if restore_ops else {}
     for scope, name, node in walk:
         if node.op not in allowed and node.op not in library:
             found((scope, name), node.op)
         elif node.op in restore_ops:
-            problem = _unproven_restore(meta, scope, node)
+            problem = _unproven_restore(meta, scope, node, callers)
             if problem:
                 found((scope, name), node.op, problem)
     for key, name in walk.calls:
@@ -124,15 +125,49 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
     return findings
 
 
-def _unproven_restore(meta, scope, node) -> Optional[str]:
-    """Why a checkpoint op on the restore path may not read the module's own checkpoint, or None."""
+def _unproven_restore(meta, scope, node, callers: dict) -> Optional[str]:
+    """Why a checkpoint op on the restore path may not read the module's own checkpoint, or None.
+
+    Its prefix must be the saver's filename tensor: directly in the graph, or (as
+    TensorFlow 2 exports it) an input arg of a function that every reached caller
+    calls from the graph with the filename tensor at that position."""
     expected = _tensor(meta.saver_filename or "")
-    source = _tensor(node.inputs[0]) if node.inputs else ""
-    if scope is None and expected and source == expected:
+    raw = node.inputs[0] if node.inputs else ""
+    if expected and scope is None and _tensor(raw) == expected:
         return None
-    return (f"{node.op} {node.name!r} reads the checkpoint prefix {source or 'from nowhere'!r}, not the "
+    if expected and scope is not None:
+        function = meta.graph.functions[scope]
+        arg = raw.split(":", 1)[0]
+        sites = callers.get(function.name, [])
+        if arg in function.inputs and sites and all(
+                _passes(caller, function.name, function.inputs.index(arg), expected) for caller in sites):
+            return None
+    return (f"{node.op} {node.name!r} reads the checkpoint prefix {_tensor(raw) or 'from nowhere'!r}, not the "
             f"saver's filename tensor {expected or '(none)'!r} that the loader feeds with the module's "
             "variables path")
+
+
+_PLAIN_CALLS = ("PartitionedCall", "StatefulPartitionedCall")
+
+
+def _callers(walk) -> dict:
+    """function name -> (scope, node) of every reached node that names it (op or attribute)."""
+    found: dict = {}
+    for scope, _, node in walk:
+        for name in set(node.functions) | {node.op}:
+            found.setdefault(name, []).append((scope, node))
+    return found
+
+
+def _passes(caller, function: str, position: int, expected: str) -> bool:
+    """Whether ``caller`` is a graph-level call of ``function`` alone passing ``expected``
+    as argument ``position``."""
+    scope, node = caller
+    direct = node.op == function and not node.functions
+    if scope is not None or not (direct or (node.op in _PLAIN_CALLS and node.functions == (function,))):
+        return False  # a nested call, or one that passes other arguments (If, Case, While, a function attr)
+    data = [raw for raw in node.inputs if not raw.startswith("^")]
+    return position < len(data) and _tensor(data[position]) == expected
 
 
 def _tensor(name: str) -> str:

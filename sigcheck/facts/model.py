@@ -114,6 +114,7 @@ class NodeFacts(NamedTuple):
 class FunctionFacts:
     name: str
     nodes: tuple  # of NodeFacts
+    inputs: tuple = ()  # names of the input args, in order (what body nodes call them)
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,10 @@ _TF_MESSAGES: dict[str, list[tuple]] = {
     ],
     "OpDef": [
         ("name", 1, "string", False),
+        ("input_arg", 2, "ArgDef", True),
+    ],
+    "ArgDef": [
+        ("name", 1, "string", False),
     ],
     "SignatureDef": [
         ("inputs", 1, "map<string,TensorInfo>", True),

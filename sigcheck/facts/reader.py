@@ -228,7 +228,8 @@ def _graph_facts(graph_def) -> GraphFacts:
     return GraphFacts(
         nodes=tuple(_node_facts(n, every) for n in graph_def.node),
         functions=tuple(
-            FunctionFacts(f.signature.name, tuple(_node_facts(n, True) for n in f.node_def))
+            FunctionFacts(f.signature.name, tuple(_node_facts(n, True) for n in f.node_def),
+                          tuple(a.name for a in f.signature.input_arg))
             for f in graph_def.library.function
         ),
     )
