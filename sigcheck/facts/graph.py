@@ -50,7 +50,8 @@ class Walk:
         self.order: list = []  # (scope, node name, NodeFacts); scope = None or a function index
         self.malformed: list = []  # of Malformed
         self.calls: list = []  # (key of the caller, name) for names that are no library function
-        self._parent: dict = {}  # (scope, name) -> (key of the consumer or caller, how) or (None, start)
+        # (scope, name) -> (key of the consumer or caller, how, start); (None, "start", start) for a start
+        self._parent: dict = {}
 
     def __iter__(self):
         return iter(self.order)
@@ -61,18 +62,14 @@ class Walk:
 
     def start_of(self, key: tuple) -> str:
         """The start (as given to walk_back) through which ``key`` was reached."""
-        while True:
-            parent, how = self._parent[key]
-            if parent is None:
-                return how
-            key = parent
+        return self._parent[key][2]
 
     def path(self, scope, name: str) -> list:
         """``["default/Identity (Identity)", "^write_marker (WriteFile)"]``: start node first.
         A step into a function body reads ``=> Fn:node (Op)``."""
         steps, key = [], (scope, name)
         while key is not None:
-            parent, how = self._parent[key]
+            parent, how, _ = self._parent[key]
             node = self.node(key)
             where = "" if key[0] is _GRAPH else f"{self.graph.functions[key[0]].name}:"
             mark = {"control": "^", "call": "=> "}.get(how, "")
@@ -114,7 +111,7 @@ def walk_back(
         if node is None:
             walk.malformed.append(Malformed(None, f"{name!r} is not a node of the graph"))
         elif (_GRAPH, node.name) not in parent:
-            parent[(_GRAPH, node.name)] = (None, name)
+            parent[(_GRAPH, node.name)] = (None, "start", name)
             queue.append((_GRAPH, node))
     library = graph.library if functions else {}
     entered: set = set()
@@ -133,6 +130,7 @@ def walk_back(
 def _follow_inputs(walk: Walk, key: tuple, node: NodeFacts, queue: deque, control: bool) -> None:
     scope_nodes = walk._scope(key[0])
     parent = walk._parent
+    start = parent[key][2]
     for raw in node.inputs:
         if not raw or raw == "^":
             walk.malformed.append(Malformed(key, "has an empty input"))
@@ -148,13 +146,14 @@ def _follow_inputs(walk: Walk, key: tuple, node: NodeFacts, queue: deque, contro
                 walk.malformed.append(Malformed(key, f"takes input {raw!r}, which is not a node of the graph"))
             continue
         if (key[0], name) not in parent:
-            parent[(key[0], name)] = (key, "control" if is_control else "input")
+            parent[(key[0], name)] = (key, "control" if is_control else "input", start)
             queue.append((key[0], found))
 
 
 def _enter_functions(walk: Walk, key: tuple, node: NodeFacts, queue: deque, library: dict, entered: set) -> None:
     """Queue the bodies of what ``node`` may call, each body once per walk."""
     names = node.functions + ((node.op,) if node.op in library else ())
+    start = walk._parent[key][2]
     for name in names:
         indices = library.get(name)
         if indices is None:
@@ -166,5 +165,5 @@ def _enter_functions(walk: Walk, key: tuple, node: NodeFacts, queue: deque, libr
             entered.add(index)
             for inner in walk.graph.functions[index].nodes:
                 if (index, inner.name) not in walk._parent:
-                    walk._parent[(index, inner.name)] = (key, "call")
+                    walk._parent[(index, inner.name)] = (key, "call", start)
                     queue.append((index, inner))
