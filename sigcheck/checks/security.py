@@ -39,7 +39,9 @@ SAVER_COLLECTIONS = ("variables", "saveable_objects")
 _SHOWN_PATHS = 3  # paths are built for the first findings only: a path costs the depth of the graph
 
 
-class Finding(NamedTuple):
+class Hazard(NamedTuple):
+    """What SEC601 found: an op that would run outside the allowlist, or why it cannot tell."""
+
     op: Optional[str]  # the op type outside the allowlist; None when the graph is malformed
     where: str  # what reaches it and the node: "output default/default: node 'w' (WriteFile)"
     path: tuple = ()  # start node first; built for the first few findings only
@@ -76,7 +78,7 @@ def default_saver_roots(meta) -> list:
 
 
 def unsafe_ops(meta, options) -> list:
-    """Every Finding for what would execute outside the allowlist, or cannot be followed."""
+    """Every Hazard for what would execute outside the allowlist, or cannot be followed."""
     allowed = set(options["allowed_ops"]) | set(options["extra_allowed_ops"])
     findings = _judge(meta, execution_roots(meta), allowed)
     if meta.has_saver_def and meta.restore_op:
@@ -93,7 +95,7 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
     labels, findings = {}, []
     for what, name in roots:
         if not name or tensor_op_name(name) not in graph.by_name:
-            findings.append(Finding(None, what, (), f"{what} names {name!r}, which is not a node of the graph"))
+            findings.append(Hazard(None, what, (), f"{what} names {name!r}, which is not a node of the graph"))
         else:
             labels.setdefault(name, what)
     walk = walk_back(graph, list(labels), functions=True)
@@ -104,7 +106,7 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
         path = ()
         if len(findings) < _SHOWN_PATHS:
             path = (what, *walk.path(*key), *((last,) if last else ()))
-        findings.append(Finding(op, f"{what}: {walk.describe(key)}", path, problem))
+        findings.append(Hazard(op, f"{what}: {walk.describe(key)}", path, problem))
 
     for malformed in walk.malformed:
         if malformed.key is not None:
@@ -197,5 +199,5 @@ def no_unsafe_ops(ctx, options):
                 + (f" (path {_shown(problem)})" if problem.path else ""), **where)
 
 
-def _shown(finding: Finding) -> str:
+def _shown(finding: Hazard) -> str:
     return " <- ".join(finding.path) if finding.path else finding.where
