@@ -14,9 +14,9 @@ import threading
 import traceback
 
 from .api import check
-from .config import Config
+from .config import MIN_MEMORY, Config, default_max_memory
 from .errors import UsageError
-from .resolve import is_archive, is_url
+from .resolve import is_archive, is_url, local_directory
 from .results import ErrorInfo, Report
 from .runtime.runner import Worker
 
@@ -30,13 +30,17 @@ def default_jobs() -> int:
 
 def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list:
     """Reports for ``handles``, in the order given."""
-    jobs = max(1, min(jobs or default_jobs(), len(handles)))
+    # No more workers than cores, nor than the memory bound has room for (1 GiB each at least).
+    budget = config.max_memory or default_max_memory()
+    jobs = max(1, min(jobs or default_jobs(), len(handles), default_jobs(), budget // MIN_MEMORY))
     todo: queue.Queue = queue.Queue()
     for index, handle in enumerate(handles):
         todo.put((index, handle))
     reports = [None] * len(handles)
     threads = default_jobs() // jobs if jobs > 1 else 0  # share the cores between the workers
-    workers = [Worker(threads=threads) for _ in range(jobs)]
+    roots = [d for d in map(local_directory, handles) if d]  # sandboxes grant every module of the run up front
+    workers = [Worker(threads=threads, read_roots=roots, memory_limit=config.worker_memory(jobs),
+                      require_sandbox=config.require_sandbox) for _ in range(jobs)]
 
     def work(worker: Worker) -> None:
         with worker:

@@ -34,6 +34,16 @@ def is_archive(handle: str) -> bool:
     return handle.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def local_directory(handle: str):
+    """The module directory a local handle names (before resolving), or None
+    for archives and URLs, whose directories only exist once resolved."""
+    if is_url(handle) or is_archive(handle):
+        return None
+    if os.path.basename(handle) == "saved_model.pb":
+        return os.path.dirname(os.path.abspath(handle))
+    return os.path.abspath(handle) if os.path.isdir(handle) else None
+
+
 @contextlib.contextmanager
 def resolve(handle: str, *, max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES) -> Iterator[str]:
     """Yield a local module directory for ``handle``; clean up afterwards."""
@@ -146,8 +156,10 @@ def parse_size(text: str) -> int:
     unit = value[len(number):].strip()
     try:
         size = int(float(number) * units[unit])
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OverflowError):  # OverflowError: 1e999 is infinite
         raise ValueError(f"not a size: {text!r} (examples: 500MiB, 4GiB)") from None
+    if size > 2**63 - 1:
+        raise ValueError(f"size too large: {text!r}")
     if size <= 0:
         raise ValueError(f"size must be positive: {text!r}")
     return size

@@ -73,6 +73,8 @@ def header(report) -> Table:
         ("Image size", size_text),
         ("Outputs (N)", str(facts.get("num_outputs") if facts.get("num_outputs") is not None else "unknown")),
     ]
+    if facts.get("sandbox"):
+        rows.append(("Sandbox", facts["sandbox"]))
     if facts.get("directory") and facts["directory"] != report.module:
         rows.insert(1, ("Resolved to", facts["directory"]))
     for key, value in rows:
