@@ -1,14 +1,16 @@
 """Command line: parse arguments, call the api, render, choose the exit code.
 
 Exit codes: 0 conforms, 1 violations, 2 unreadable module or wrong command,
-3 internal error (a bug in sigcheck), 130 interrupted.  Errors are one line on
-stderr, never a traceback (set SIGCHECK_DEBUG=1 to see one).
+3 internal error (a bug in sigcheck), 130 interrupted (SIGINT), 143 terminated
+(SIGTERM), 129 hung up (SIGHUP).  Errors are one line on stderr, never a
+traceback (set SIGCHECK_DEBUG=1 to see one).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 
@@ -31,7 +33,43 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C (workers stopped, temp dirs removed), exits 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+def _terminate(signum, frame):
+    for other in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(other, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+    raise Terminated(signum)
+
+
+def _on_termination(handler) -> dict:
+    """Install ``handler`` for SIGTERM and SIGHUP; return the previous handlers."""
+    previous = {}
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except ValueError:  # not the main thread: leave signals to the caller
+            pass
+    return previous
+
+
 def main(argv=None) -> int:
+    previous = _on_termination(_terminate)
+    try:
+        return _main(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _main(argv) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in COMMANDS:
@@ -44,9 +82,9 @@ def main(argv=None) -> int:
     except SigcheckError as exc:
         _error(str(exc))
         return exc.exit_code
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        _error(f"terminated by {exc}" if isinstance(exc, Terminated) else "interrupted")
+        return getattr(exc, "exit_code", EXIT_INTERRUPTED)
     except Exception as exc:  # a bug in sigcheck: still one line
         if os.environ.get("SIGCHECK_DEBUG"):
             raise
@@ -63,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sigcheck",
         description="Validate TF1 Hub image modules against the Common Signatures for Images.",
         epilog="Commands: 'sigcheck rules' lists every rule; 'sigcheck explain CODE' documents one. "
-               "Exit codes: 0 conforms, 1 violations, 2 unreadable module or bad usage, 3 internal error.",
+               "Exit codes: 0 conforms, 1 violations, 2 unreadable module or bad usage, 3 internal error, "
+               "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.",
     )
     parser.add_argument("modules", nargs="*", metavar="PATH_OR_HANDLE",
                         help="module directory, .tar.gz/.tgz archive or http(s):// handle")

@@ -207,8 +207,8 @@ def parse_timeout(value, where="timeout") -> float:
         seconds = None
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
             or not 0 < seconds <= MAX_TIMEOUT:
-        raise ConfigError(f"{where} must be a number of seconds in (0, {MAX_TIMEOUT:g}] or \"none\" for no limit, "
-                          f"not {value!r}")
+        raise ConfigError(f"{where} must be a positive number of seconds up to {MAX_TIMEOUT:g}, or \"none\" for "
+                          f"no limit, not {value!r}")
     return float(seconds)
 
 

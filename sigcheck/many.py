@@ -28,11 +28,16 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+def effective_jobs(requested: int, modules: int, config: Config) -> int:
+    """Workers to start: as asked (0: one per core), but no more than the
+    modules, the cores, or the memory bound has room for (1 GiB each)."""
+    budget = config.max_memory or default_max_memory()
+    return max(1, min(requested or default_jobs(), modules, default_jobs(), budget // MIN_MEMORY))
+
+
 def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list:
     """Reports for ``handles``, in the order given."""
-    # No more workers than cores, nor than the memory bound has room for (1 GiB each at least).
-    budget = config.max_memory or default_max_memory()
-    jobs = max(1, min(jobs or default_jobs(), len(handles), default_jobs(), budget // MIN_MEMORY))
+    jobs = effective_jobs(jobs, len(handles), config)
     todo: queue.Queue = queue.Queue()
     for index, handle in enumerate(handles):
         todo.put((index, handle))
@@ -62,9 +67,13 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
         for thread in jobs_running:
             while thread.is_alive():
                 thread.join(timeout=0.2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: stop, and let each job remove its temp dirs
+        while not todo.empty():
+            todo.get_nowait()
         for worker in workers:
             worker.kill()
+        for thread in jobs_running:
+            thread.join(timeout=10)
         raise
     return reports
 

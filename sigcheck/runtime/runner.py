@@ -99,7 +99,7 @@ class Worker:
                 raise RuntimeFailure(f"inference did not finish within the timeout of {timeout:g}s "
                                      "(the module hangs or is too slow; raise it with --timeout)") from None
             if event is None:  # stdout closed: the child ended
-                returncode = self._process.wait()
+                returncode = self._process.wait() if self._process is not None else -signal.SIGKILL  # killed
                 self._process = None
                 raise RuntimeFailure(_crash_message(returncode, self._stderr_since(stderr_offset)))
             if event.get("event") == "sandbox":
