@@ -226,7 +226,8 @@ def _check_one(handle: str, config: Config):
     roots = [d for d in (local_directory(handle),) if d]
     with Worker(read_roots=roots, memory_limit=config.worker_memory(1), require_sandbox=config.require_sandbox) \
             as worker:
-        worker.start()  # TensorFlow imports in the worker while the module is read here
+        if roots:  # an archive's directory exists only once extracted: its worker starts then
+            worker.start()  # TensorFlow imports in the worker while the module is read here
         if not config.progress:
             return api.check(handle, config, worker=worker)
         with Progress() as progress:

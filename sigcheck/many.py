@@ -49,7 +49,7 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
 
     def work(worker: Worker) -> None:
         with worker:
-            if not config.static:
+            if not config.static and roots:  # a sandbox for archives is made once they are extracted
                 worker.start()  # TensorFlow imports while the first module is read
             while True:
                 try:

@@ -103,7 +103,9 @@ class Worker:
                 self._process = None
                 raise RuntimeFailure(_crash_message(returncode, self._stderr_since(stderr_offset)))
             if event.get("event") == "sandbox":
-                self.sandbox = event.get("description")
+                if self.sandbox is not None:
+                    continue  # only the child's first line is its own; a module may print look-alikes later
+                self.sandbox = str(event.get("description"))
                 if self.require_sandbox and self.sandbox.startswith("none"):
                     self._kill()
                     raise RuntimeFailure(f"not run: --require-sandbox, but the worker has no sandbox ({self.sandbox})")
@@ -125,6 +127,7 @@ class Worker:
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="sigcheck-worker-")
         self._granted = self.read_roots + ((module_dir,) if module_dir else ())
+        self.sandbox = None  # the new child reports its own
         settings = {"parent": os.getpid(), "read": list(self._granted), "write": os.path.realpath(self._dir.name),
                     "memory": self.memory_limit, "require": self.require_sandbox}
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
