@@ -38,6 +38,46 @@ def _runtime_errors(report) -> list:
     return [r["message"] for r in report["results"] if r["rule"] in CATALOG.RUNTIME_RULES and r["status"] == "error"]
 
 
+_PROBE = """
+import json, os, socket, subprocess, sys
+from sigcheck.runtime.sandbox import enter
+enter(sys.argv[1])
+write_root, outside = sys.argv[2], sys.argv[3]
+def attempt(name, action):
+    try:
+        action()
+        print(json.dumps([name, "allowed"]))
+    except OSError as exc:
+        print(json.dumps([name, type(exc).__name__]))
+attempt("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close())
+attempt("tcp6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_STREAM).close())
+attempt("netlink", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW).close())
+attempt("unix", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close())
+attempt("read /etc/hostname", lambda: open("/etc/hostname").read())
+attempt("write outside", lambda: open(outside, "w").close())
+attempt("write own temp dir", lambda: open(os.path.join(write_root, "x"), "w").close())
+attempt("exec", lambda: subprocess.run(["/bin/true"]))
+"""
+
+
+@needs_sandbox
+def test_the_sandbox_denies_files_sockets_and_programs_but_not_its_temp_dir(tmp_path):
+    import json
+
+    write_root, outside = tmp_path / "own", tmp_path / "outside.txt"
+    write_root.mkdir()
+    settings = json.dumps({"parent": os.getpid(), "read": [], "write": str(write_root), "memory": 0})
+    run = subprocess.run([sys.executable, "-c", _PROBE, settings, str(write_root), str(outside)],
+                         capture_output=True, text=True, timeout=60)
+    lines = run.stdout.splitlines()
+    assert json.loads(lines[0]) == {"event": "sandbox", "description": json.loads(lines[0])["description"]}
+    seen = dict(json.loads(line) for line in lines[1:])
+    assert seen == {"udp": "PermissionError", "tcp6": "PermissionError", "netlink": "PermissionError",
+                    "unix": "allowed", "read /etc/hostname": "PermissionError", "write outside": "PermissionError",
+                    "write own temp dir": "allowed", "exec": "PermissionError"}, run.stderr
+    assert not outside.exists()
+
+
 @needs_sandbox
 def test_the_worker_is_sandboxed_and_the_report_says_how(modules):
     path = modules.build("fv-conformant")

@@ -13,13 +13,17 @@ threads and processes it creates later), restricts itself with Landlock:
 - read-write: only its own temporary directory;
 - no execve at all; no TCP bind or connect (Landlock ABI >= 4); no abstract
   Unix sockets or signals to processes outside the sandbox (ABI >= 6);
+- no sockets but Unix ones (UDP, raw, netlink, ...) and no io_uring (which
+  could open them): a seccomp filter, on x86-64 and arm64;
 - ``RLIMIT_DATA`` bounds its memory, so a huge allocation fails at once;
 - ``PR_SET_PDEATHSIG`` kills it when sigcheck dies.
 
 Landlock rules can only be narrowed, never widened, so the parent starts a new
 worker when a module outside the granted directories arrives (runner.Worker).
-The syscalls go through ``landlockpy`` (dependency-free, covers network and
-scope rights; the ``landlock`` package has no network rules).  Setting
+The Landlock syscalls go through ``landlockpy`` (dependency-free, covers
+network and scope rights; the ``landlock`` package has no network rules); the
+seccomp filter is ten BPF instructions loaded with prctl (libseccomp's Python
+bindings need the C library installed, which is not a given).  Setting
 ``SIGCHECK_NO_SANDBOX=1`` turns the sandbox off for debugging.
 """
 
@@ -54,7 +58,7 @@ def unavailable_reason():
     abi = landlockpy.abi_version()
     if abi < 1:
         return "the kernel has no Landlock (Linux 5.13 or newer with Landlock enabled is needed)"
-    if abi < NETWORK_ABI:
+    if abi < NETWORK_ABI and _machine_filter() is None:
         return f"Landlock ABI {abi} cannot deny network connections (ABI {NETWORK_ABI}, Linux 6.7, needed)"
     return None
 
@@ -113,7 +117,8 @@ def _landlock(read_roots, write_root: str) -> str:
         for path in _DEVICES_RW:
             _allow(ruleset, path, AccessFS.READ_FILE | AccessFS.WRITE_FILE)
         ruleset.allow_path(write_root, write)
-        ruleset.restrict()
+        ruleset.restrict()  # also sets no_new_privs, which seccomp needs
+    _deny_sockets()
     return f"landlock ABI {abi}, network denied"
 
 
@@ -131,3 +136,47 @@ def _python_paths() -> list:
              os.path.dirname(os.path.realpath(sys.executable))}
     paths.update(p for p in sys.path if p)
     return [os.path.realpath(p) for p in paths]
+
+
+# seccomp: socket(2) for anything but AF_UNIX, and io_uring_setup, fail with EACCES.
+_SECCOMP = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}  # arch, socket, io_uring_setup
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
+_ALLOW, _EACCES = 0x7FFF0000, 0x00050000 | 13
+_LD, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
+
+
+def _machine_filter():
+    return _SECCOMP.get(os.uname().machine)
+
+
+class _Instruction(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_Instruction))]
+
+
+def _deny_sockets() -> None:
+    """Install the filter; the arch check keeps other syscall tables (x32) from slipping past."""
+    known = _machine_filter()
+    if known is None:
+        return
+    arch, socket_nr, io_uring_nr = known
+    program = [
+        (_LD, 0, 0, 4),  # seccomp_data.arch
+        (_JEQ, 0, 6, arch),  # another ABI: allow (not reachable from this process's code)
+        (_LD, 0, 0, 0),  # seccomp_data.nr
+        (_JGE, 5, 0, 0x40000000),  # x32 syscall numbers: deny
+        (_JEQ, 4, 0, io_uring_nr),
+        (_JEQ, 0, 2, socket_nr),
+        (_LD, 0, 0, 16),  # seccomp_data.args[0]: the address family
+        (_JEQ, 0, 1, 1),  # AF_UNIX
+        (_RET, 0, 0, _ALLOW),
+        (_RET, 0, 0, _EACCES),
+    ]
+    instructions = (_Instruction * len(program))(*[_Instruction(*i) for i in program])
+    fprog = _Program(len(program), instructions)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "seccomp filter refused")
