@@ -193,6 +193,8 @@ def test_modules_outside_the_first_grant_get_a_fresh_sandboxed_worker(modules, t
     assert run.returncode == 0, run.stderr
     assert [r["verdict"] for r in run.json["reports"]] == ["pass", "pass"]
     assert all(r["facts"]["sandbox"].endswith("network denied") for r in run.json["reports"])
+    rich = run_sigcheck("--jobs", "1", "--select", "RUN501", directory, archive)
+    assert "2 modules: 2 pass; sandbox: landlock ABI" in rich.stdout
 
 
 def test_a_16_tib_fill_fails_at_once_on_the_memory_bound(modules):
