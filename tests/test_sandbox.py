@@ -225,16 +225,17 @@ def test_jobs_are_capped_by_cores_and_memory():
     assert Config(max_memory=4 * 2**30).worker_memory(2) == 2 * 2**30
 
 
-def _hanging_run(modules, tmp_path):
-    """sigcheck on an archive of the hanging fixture, started in a fresh TMPDIR;
-    returns once the worker runs the module."""
+def _hanging_run(modules, tmp_path, *more):
+    """sigcheck on an archive of the hanging fixture (and ``more`` handles),
+    started in a fresh TMPDIR; returns once the worker runs the module."""
     archive = tmp_path / "hangs.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(modules.build("run-hangs"), arcname=".")
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "sigcheck", "--format", "json", "--timeout", "300", str(archive)],
+    proc = subprocess.Popen([sys.executable, "-m", "sigcheck", "--format", "json", "--timeout", "300", "--jobs", "1",
+                             str(archive), *more],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     deadline = time.monotonic() + 120
     while not any(tmpdir.glob("sigcheck-worker-*/module-*/plan.json")):
@@ -258,9 +259,11 @@ def _workers_of(tmpdir) -> list:
     return found
 
 
-@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_sigterm_and_sighup_stop_the_worker_and_remove_temp_dirs(modules, tmp_path, signum, code):
-    proc, tmpdir = _hanging_run(modules, tmp_path)
+@pytest.mark.parametrize("signum,code,modules_queued", [(signal.SIGTERM, 143, 0), (signal.SIGHUP, 129, 0),
+                                                         (signal.SIGTERM, 143, 1)])
+def test_sigterm_and_sighup_stop_the_worker_and_remove_temp_dirs(modules, tmp_path, signum, code, modules_queued):
+    more = [modules.build("fv-conformant")] * modules_queued  # several handles: the jobs of many.py
+    proc, tmpdir = _hanging_run(modules, tmp_path, *more)
     assert _workers_of(tmpdir), "the worker should be running"
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=30)
@@ -280,3 +283,13 @@ def test_the_worker_dies_with_sigcheck(modules, tmp_path):
     while _workers_of(tmpdir) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _workers_of(tmpdir) == [], "an orphaned worker kept running"
+
+
+def test_an_allocation_that_aborts_is_reported_as_the_memory_limit():
+    """C++ code that cannot allocate under RLIMIT_DATA aborts (std::bad_alloc): say which limit it hit."""
+    from sigcheck.runtime.runner import _crash_message
+
+    stderr = "terminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc\n"
+    assert _crash_message(-signal.SIGABRT, stderr, 3 * 2**30) == (
+        "the inference process exceeded the memory limit of 3.0 GiB (--max-memory)")
+    assert "SIGABRT" in _crash_message(-signal.SIGABRT, "abort on purpose", 3 * 2**30)

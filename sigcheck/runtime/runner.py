@@ -101,7 +101,7 @@ class Worker:
             if event is None:  # stdout closed: the child ended
                 returncode = self._process.wait() if self._process is not None else -signal.SIGKILL  # killed
                 self._process = None
-                raise RuntimeFailure(_crash_message(returncode, self._stderr_since(stderr_offset)))
+                raise RuntimeFailure(_crash_message(returncode, self._stderr_since(stderr_offset), self.memory_limit))
             if event.get("event") == "sandbox":
                 if self.sandbox is not None:
                     continue  # only the child's first line is its own; a module may print look-alikes later
@@ -195,7 +195,10 @@ def _read_events(stream, events: queue.Queue) -> None:
     events.put(None)
 
 
-def _crash_message(returncode: int, stderr: str) -> str:
+def _crash_message(returncode: int, stderr: str, memory_limit: int = 0) -> str:
+    if memory_limit and ("std::bad_alloc" in stderr or "MemoryError" in stderr):
+        # C++ code that cannot allocate aborts instead of raising an error TensorFlow can report
+        return f"the inference process exceeded the memory limit of {memory_limit / 2**30:.1f} GiB (--max-memory)"
     if returncode < 0:
         try:
             how = f"was killed by {signal.Signals(-returncode).name}"
