@@ -45,10 +45,13 @@ def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, wor
         observations=outcome.observations, runtime_skip_reason=outcome.skip_reason,
         runtime_error=outcome.error, **common)
     image_module = bool(checked.meta_graphs) and bool(image_signature_names(checked.primary))
+    summary = summarize(facts, directory)
+    if outcome.sandbox:
+        summary["sandbox"] = outcome.sandbox  # only when the module ran: what confined it
     return Report(
         module=handle,
         results=results,
-        facts=summarize(facts, directory),
+        facts=summary,
         image_module=image_module,
         fail_on=config.fail_on,
     )

@@ -1,19 +1,21 @@
 """Command line: parse arguments, call the api, render, choose the exit code.
 
 Exit codes: 0 conforms, 1 violations, 2 unreadable module or wrong command,
-3 internal error (a bug in sigcheck), 130 interrupted.  Errors are one line on
-stderr, never a traceback (set SIGCHECK_DEBUG=1 to see one).
+3 internal error (a bug in sigcheck), 130 interrupted (SIGINT), 143 terminated
+(SIGTERM), 129 hung up (SIGHUP).  Errors are one line on stderr, never a
+traceback (set SIGCHECK_DEBUG=1 to see one).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 
 from . import __version__
-from .config import Config, codes, load_config, parse_batch_sizes, parse_tag_set
+from .config import Config, codes, load_config, parse_batch_sizes, parse_memory, parse_tag_set, parse_timeout
 from .errors import SigcheckError, UsageError
 from .render import FORMATS, renderer
 from .resolve import parse_size
@@ -31,7 +33,43 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C (workers stopped, temp dirs removed), exits 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+def _terminate(signum, frame):
+    for other in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(other, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+    raise Terminated(signum)
+
+
+def _on_termination(handler) -> dict:
+    """Install ``handler`` for SIGTERM and SIGHUP; return the previous handlers."""
+    previous = {}
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except ValueError:  # not the main thread: leave signals to the caller
+            pass
+    return previous
+
+
 def main(argv=None) -> int:
+    previous = _on_termination(_terminate)
+    try:
+        return _main(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _main(argv) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in COMMANDS:
@@ -44,9 +82,9 @@ def main(argv=None) -> int:
     except SigcheckError as exc:
         _error(str(exc))
         return exc.exit_code
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        _error(f"terminated by {exc}" if isinstance(exc, Terminated) else "interrupted")
+        return getattr(exc, "exit_code", EXIT_INTERRUPTED)
     except Exception as exc:  # a bug in sigcheck: still one line
         if os.environ.get("SIGCHECK_DEBUG"):
             raise
@@ -63,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sigcheck",
         description="Validate TF1 Hub image modules against the Common Signatures for Images.",
         epilog="Commands: 'sigcheck rules' lists every rule; 'sigcheck explain CODE' documents one. "
-               "Exit codes: 0 conforms, 1 violations, 2 unreadable module or bad usage, 3 internal error.",
+               "Exit codes: 0 conforms, 1 violations, 2 unreadable module or bad usage, 3 internal error, "
+               "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.",
     )
     parser.add_argument("modules", nargs="*", metavar="PATH_OR_HANDLE",
                         help="module directory, .tar.gz/.tgz archive or http(s):// handle")
@@ -81,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ignore", action="append", metavar="CODES", help="skip these rules: codes or prefixes")
     parser.add_argument("--tags", action="append", metavar="TAGSET",
                         help="check only this tag set ('' for the empty set, 'train', 'a,b'); repeatable")
-    parser.add_argument("--timeout", type=float, metavar="SECONDS",
-                        help="wall-clock limit for loading and running the module (default: 300)")
+    parser.add_argument("--timeout", metavar="SECONDS",
+                        help="wall-clock limit for loading and running the module (default: 300; 'none': no limit)")
     parser.add_argument("--batch-sizes", metavar="B,B,...", help="batch sizes to run (default: 1,2,5)")
     parser.add_argument("--allow-unsafe-ops", action="store_true", default=None,
                         help="run the module even if SEC601 finds ops outside the allowlist (file, system, "
@@ -94,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with several modules: the full report of each module, not only the summary")
     parser.add_argument("--max-archive-size", metavar="SIZE",
                         help="refuse archives whose uncompressed size exceeds SIZE (default: 4GiB)")
+    parser.add_argument("--max-memory", metavar="SIZE",
+                        help="memory all worker processes together may use, shared between --jobs "
+                             "(default: half of physical memory; at least 1GiB)")
+    parser.add_argument("--require-sandbox", action="store_true", default=None,
+                        help="exit 2 instead of running modules where the worker cannot be sandboxed "
+                             "(see docs/security.md)")
     parser.add_argument("--version", action="version", version=f"sigcheck {__version__}")
     return parser
 
@@ -109,7 +154,9 @@ def config_from_args(args) -> Config:
             static=args.static,
             tags=tuple(parse_tag_set(t) for t in args.tags) if args.tags else None,
             max_archive_bytes=parse_size(args.max_archive_size) if args.max_archive_size else None,
-            timeout=_positive(args.timeout, "--timeout"),
+            timeout=parse_timeout(args.timeout, "--timeout") if args.timeout is not None else None,
+            max_memory=parse_memory(args.max_memory, "--max-memory") if args.max_memory else None,
+            require_sandbox=args.require_sandbox,
             batch_sizes=parse_batch_sizes(args.batch_sizes, "--batch-sizes") if args.batch_sizes else None,
             allow_unsafe_ops=args.allow_unsafe_ops,
             progress=sys.stderr.isatty() and not args.quiet,
@@ -125,12 +172,6 @@ def _jobs(value):
     return value
 
 
-def _positive(value, flag):
-    if value is not None and not value > 0:
-        raise UsageError(f"{flag} must be a positive number, not {value:g}")
-    return value
-
-
 def run_check(argv, scan: bool = False) -> int:
     parser = build_parser()
     if scan:
@@ -140,6 +181,8 @@ def run_check(argv, scan: bool = False) -> int:
     if not args.modules and not args.example:
         raise UsageError("no module given: pass PATH_OR_HANDLE, or --example (see 'sigcheck --help')")
     config = config_from_args(args)
+    if not config.static:
+        _check_sandbox(config)
     if scan:
         from .many import discover_modules
 
@@ -159,16 +202,32 @@ def run_check(argv, scan: bool = False) -> int:
     return worst_exit_code(reports)
 
 
+def _check_sandbox(config: Config) -> None:
+    """One warning line where the worker cannot be sandboxed; exit 2 if one is required."""
+    from .runtime.sandbox import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is None:
+        return
+    if config.require_sandbox:
+        raise UsageError(f"--require-sandbox: the worker cannot be sandboxed here ({reason})")
+    print(f"sigcheck: warning: modules run without a sandbox ({reason}); see docs/security.md", file=sys.stderr)
+
+
 def _check_one(handle: str, config: Config):
     from . import api
 
     if config.static:
         return api.check(handle, config)
+    from .resolve import local_directory
     from .runtime.runner import Worker
     from .runtime.stage import Progress
 
-    with Worker() as worker:
-        worker.start()  # TensorFlow imports in the worker while the module is read here
+    roots = [d for d in (local_directory(handle),) if d]
+    with Worker(read_roots=roots, memory_limit=config.worker_memory(1), require_sandbox=config.require_sandbox) \
+            as worker:
+        if roots:  # an archive's directory exists only once extracted: its worker starts then
+            worker.start()  # TensorFlow imports in the worker while the module is read here
         if not config.progress:
             return api.check(handle, config, worker=worker)
         with Progress() as progress:

@@ -9,6 +9,7 @@ ConfigError (exit 2), never ignored.  Flags override the file.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -25,6 +26,21 @@ from .results import FAIL_ON
 
 DEFAULT_BATCH_SIZES = (1, 2, 5)
 DEFAULT_TIMEOUT = 300.0
+MAX_TIMEOUT = 1e6  # seconds (11.6 days); "none" means no limit
+NO_LIMIT = ("none", "no-limit")
+MIN_MEMORY = 2**30  # a worker needs ~0.3 GiB to import TensorFlow, more to run anything
+
+
+def physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 * 2**30
+
+
+def default_max_memory() -> int:
+    """Half of physical memory, for all workers of a run together."""
+    return max(MIN_MEMORY, physical_memory() // 2)
 SEVERITIES = ("error", "warning")
 
 
@@ -38,8 +54,10 @@ class Config:
     severities: Mapping = field(default_factory=lambda: MappingProxyType({}))  # code -> error|warning
     options: Mapping = field(default_factory=lambda: MappingProxyType({}))  # code -> {option: value}
     batch_sizes: tuple = DEFAULT_BATCH_SIZES
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = DEFAULT_TIMEOUT  # math.inf: no limit ("none")
     max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES
+    max_memory: int = 0  # bytes all workers of a run may use together; 0 = default_max_memory()
+    require_sandbox: bool = False  # refuse to run modules where the worker cannot be sandboxed
     allow_unsafe_ops: bool = False
     jobs: int = 0  # worker processes for several modules; 0 = number of cores
     progress: bool = False  # show progress on stderr (the CLI decides: TTY and not --quiet)
@@ -48,6 +66,10 @@ class Config:
     def __post_init__(self):
         if self.fail_on not in FAIL_ON:
             raise ConfigError(f"fail-on must be one of {', '.join(FAIL_ON)}, not {self.fail_on!r}")
+
+    def worker_memory(self, jobs: int) -> int:
+        """The memory bound of each of ``jobs`` workers: the run's share."""
+        return (self.max_memory or default_max_memory()) // max(1, jobs)
 
     def merged(self, **changes) -> "Config":
         """A copy with the non-None ``changes`` applied (flags over file values)."""
@@ -111,7 +133,7 @@ def _sigcheck_table(path: str, *, required: bool):
 
 
 _KEYS = ("select", "ignore", "severity", "fail_on", "batch_sizes", "timeout", "static", "options",
-         "max_archive_size", "allow_unsafe_ops", "jobs")
+         "max_archive_size", "allow_unsafe_ops", "jobs", "max_memory", "require_sandbox")
 
 
 def config_from_table(table: Mapping, *, source: str = "config") -> Config:
@@ -123,6 +145,7 @@ def config_from_table(table: Mapping, *, source: str = "config") -> Config:
                               f"{', '.join(k.replace('_', '-') for k in _KEYS)}")
         values[key] = _validate(key, value, source)
     mapping = {"severity": "severities", "max_archive_size": "max_archive_bytes"}
+    # max_memory keeps its name: a size in bytes once validated
     return Config(source=source, **{mapping.get(k, k): v for k, v in values.items()})
 
 
@@ -138,26 +161,55 @@ def _validate(key: str, value, source: str):
         return value
     if key == "batch_sizes":
         return parse_batch_sizes(value, where)
-    if key in ("timeout",):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ConfigError(f"{where} must be a positive number of seconds, not {value!r}")
-        return float(value)
+    if key == "timeout":
+        return parse_timeout(value, where)
     if key == "jobs":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"{where} must be a whole number >= 0 (0 = one per core), not {value!r}")
         return value
-    if key in ("static", "allow_unsafe_ops"):
+    if key in ("static", "allow_unsafe_ops", "require_sandbox"):
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, not {value!r}")
         return value
     if key == "max_archive_size":
-        try:
-            return parse_size(value)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+        return _size(value, where)
+    if key == "max_memory":
+        return parse_memory(value, where)
     if key == "options":
         return MappingProxyType(rule_options(value, where))
     raise AssertionError(key)  # pragma: no cover - _KEYS and _validate disagree
+
+
+def _size(value, where) -> int:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ConfigError(f"{where} must be a size like \"4GiB\", not {value!r}")
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def parse_memory(value, where="max-memory") -> int:
+    """A size of at least 1 GiB, for all workers together."""
+    size = _size(value, where)
+    if size < MIN_MEMORY:
+        raise ConfigError(f"{where}: {value!r} is below the minimum of 1GiB (a worker needs that to run TensorFlow)")
+    return size
+
+
+def parse_timeout(value, where="timeout") -> float:
+    """Seconds: a positive finite number up to 1e6, or "none" for no limit."""
+    if isinstance(value, str) and value.strip().lower() in NO_LIMIT:
+        return math.inf
+    try:
+        seconds = float(value) if isinstance(value, str) and not isinstance(value, bool) else value
+    except ValueError:
+        seconds = None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
+            or not 0 < seconds <= MAX_TIMEOUT:
+        raise ConfigError(f"{where} must be a positive number of seconds up to {MAX_TIMEOUT:g}, or \"none\" for "
+                          f"no limit, not {value!r}")
+    return float(seconds)
 
 
 def _list_of(value, kind, where) -> list:
@@ -209,13 +261,23 @@ def rule_options(value, where) -> dict:
 
 
 def _same_type(value, default, where):
+    """``value`` of the default's type: whole numbers >= 1 for integer options,
+    finite numbers >= 0 for the others, lists of the default's element type
+    (strings when the default list is empty)."""
     if isinstance(default, bool) or isinstance(value, bool):
         ok = isinstance(value, bool) and isinstance(default, bool)
-    elif isinstance(default, (int, float)):
+    elif isinstance(default, int):
+        ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if ok and value < 1:
+            raise ConfigError(f"{where} must be a whole number >= 1, not {value!r}")
+        value = int(value) if ok else value
+    elif isinstance(default, float):
         ok = isinstance(value, (int, float))
+        if ok and not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{where} must be a finite number >= 0, not {value!r}")
     elif isinstance(default, list):
-        ok = isinstance(value, list) and all(
-            isinstance(v, type(default[0])) for v in value) if default else isinstance(value, list)
+        kind = type(default[0]) if default else str
+        ok = isinstance(value, list) and all(isinstance(v, kind) and not isinstance(v, bool) for v in value)
     else:
         ok = isinstance(value, type(default))
     if not ok:

@@ -14,9 +14,9 @@ import threading
 import traceback
 
 from .api import check
-from .config import Config
+from .config import MIN_MEMORY, Config, default_max_memory
 from .errors import UsageError
-from .resolve import is_archive, is_url
+from .resolve import is_archive, is_url, local_directory
 from .results import ErrorInfo, Report
 from .runtime.runner import Worker
 
@@ -28,19 +28,28 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+def effective_jobs(requested: int, modules: int, config: Config) -> int:
+    """Workers to start: as asked (0: one per core), but no more than the
+    modules, the cores, or the memory bound has room for (1 GiB each)."""
+    budget = config.max_memory or default_max_memory()
+    return max(1, min(requested or default_jobs(), modules, default_jobs(), budget // MIN_MEMORY))
+
+
 def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list:
     """Reports for ``handles``, in the order given."""
-    jobs = max(1, min(jobs or default_jobs(), len(handles)))
+    jobs = effective_jobs(jobs, len(handles), config)
     todo: queue.Queue = queue.Queue()
     for index, handle in enumerate(handles):
         todo.put((index, handle))
     reports = [None] * len(handles)
     threads = default_jobs() // jobs if jobs > 1 else 0  # share the cores between the workers
-    workers = [Worker(threads=threads) for _ in range(jobs)]
+    roots = [d for d in map(local_directory, handles) if d]  # sandboxes grant every module of the run up front
+    workers = [Worker(threads=threads, read_roots=roots, memory_limit=config.worker_memory(jobs),
+                      require_sandbox=config.require_sandbox) for _ in range(jobs)]
 
     def work(worker: Worker) -> None:
         with worker:
-            if not config.static:
+            if not config.static and roots:  # a sandbox for archives is made once they are extracted
                 worker.start()  # TensorFlow imports while the first module is read
             while True:
                 try:
@@ -58,9 +67,13 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
         for thread in jobs_running:
             while thread.is_alive():
                 thread.join(timeout=0.2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: stop, and let each job remove its temp dirs
+        while not todo.empty():
+            todo.get_nowait()
         for worker in workers:
             worker.kill()
+        for thread in jobs_running:
+            thread.join(timeout=10)
         raise
     return reports
 

@@ -1,10 +1,11 @@
 """Turn a handle (directory, .tar.gz/.tgz, http(s) URL) into a local module directory.
 
 Resolvers are asked in turn whether they support the handle, as
-tensorflow_hub's resolvers are.  Archives are extracted member by member into
-a fresh temporary directory that is removed afterwards; every member is
-checked before a byte is written (no absolute paths, no ``..``, no links or
-devices, a bound on the total size), so nothing lands outside that directory.
+tensorflow_hub's resolvers are.  Archives are read twice: a first streaming
+pass checks every member header (no absolute paths, no ``..``, no links or
+devices, a bound on the total size) and a second extracts member by member
+into a fresh temporary directory that is removed afterwards, so a refused
+archive writes nothing and nothing lands outside that directory.
 URLs go through tensorflow_hub's own resolver and cache (``TFHUB_CACHE_DIR``),
 which imports TensorFlow; local handles never do.
 """
@@ -34,6 +35,16 @@ def is_archive(handle: str) -> bool:
     return handle.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def local_directory(handle: str):
+    """The module directory a local handle names (before resolving), or None
+    for archives and URLs, whose directories only exist once resolved."""
+    if is_url(handle) or is_archive(handle):
+        return None
+    if os.path.basename(handle) == "saved_model.pb":
+        return os.path.dirname(os.path.abspath(handle))
+    return os.path.abspath(handle) if os.path.isdir(handle) else None
+
+
 @contextlib.contextmanager
 def resolve(handle: str, *, max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES) -> Iterator[str]:
     """Yield a local module directory for ``handle``; clean up afterwards."""
@@ -50,11 +61,15 @@ def resolve(handle: str, *, max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES) 
 
 
 def extract_archive(archive: str, dest: str, *, max_bytes: int) -> str:
-    """Safely extract ``archive`` under ``dest``; return the module directory."""
-    root = os.path.join(dest, "module")
-    os.mkdir(root)
-    written = 0
+    """Safely extract ``archive`` under ``dest``; return the module directory.
+
+    Two streaming passes: the first reads every member header (and skips the
+    data) and refuses the archive if any member is unsafe or the total is too
+    big; only then does the second write anything."""
     try:
+        _validate_members(archive, max_bytes)
+        root = os.path.join(dest, "module")
+        os.mkdir(root)
         with tarfile.open(archive, mode="r|*") as tar:
             for member in tar:
                 relative = _checked_member_path(member)
@@ -62,16 +77,24 @@ def extract_archive(archive: str, dest: str, *, max_bytes: int) -> str:
                 if member.isdir():
                     os.makedirs(target, exist_ok=True)
                     continue
-                written += member.size
-                if written > max_bytes:
-                    raise ResolveError(
-                        f"{archive}: refused: uncompressed size exceeds the bound of {_human(max_bytes)} "
-                        "(raise it with --max-archive-size)")
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 _copy_member(tar, member, target)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise ResolveError(f"{archive}: not a readable tar archive ({_reason(exc)})") from None
     return _module_root(root)
+
+
+def _validate_members(archive: str, max_bytes: int) -> None:
+    """Refuse the archive on its first unsafe member header, before anything is written."""
+    total = 0
+    with tarfile.open(archive, mode="r|*") as tar:
+        for member in tar:
+            _checked_member_path(member)
+            total += member.size if member.isfile() else 0
+            if total > max_bytes:
+                raise ResolveError(
+                    f"{archive}: refused: uncompressed size exceeds the bound of {_human(max_bytes)} "
+                    "(raise it with --max-archive-size)")
 
 
 def _checked_member_path(member: tarfile.TarInfo) -> str:
@@ -146,8 +169,10 @@ def parse_size(text: str) -> int:
     unit = value[len(number):].strip()
     try:
         size = int(float(number) * units[unit])
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OverflowError):  # OverflowError: 1e999 is infinite
         raise ValueError(f"not a size: {text!r} (examples: 500MiB, 4GiB)") from None
+    if size > 2**63 - 1:
+        raise ValueError(f"size too large: {text!r}")
     if size <= 0:
         raise ValueError(f"size must be positive: {text!r}")
     return size

@@ -61,6 +61,22 @@ def test_severity_overrides_and_rule_options_take_effect(modules, tmp_path):
     ('[tool.sigcheck.options.RUN503]\nrtol = "big"\n', "must be like the default"),
     ('[tool.sigcheck.options.SEC601]\nextra_allowed_ops = "ReadFile"\n', "must be like the default"),
     ('[tool.sigcheck]\nmax-archive-size = "huge"\n', "not a size"),
+    # numbers must be finite and in range, lists hold their element type (these crashed with exit 3)
+    ('[tool.sigcheck]\ntimeout = inf\n', "positive number of seconds"),
+    ('[tool.sigcheck]\ntimeout = 1e300\n', "positive number of seconds"),
+    ('[tool.sigcheck]\ntimeout = nan\n', "positive number of seconds"),
+    ('[tool.sigcheck]\nmax-archive-size = 1e999\n', "not a size"),
+    ('[tool.sigcheck]\nmax-archive-size = "1e999"\n', "not a size"),
+    ('[tool.sigcheck]\nmax-memory = "100MiB"\n', "below the minimum of 1GiB"),
+    ('[tool.sigcheck]\nmax-memory = inf\n', "not a size"),
+    ('[tool.sigcheck]\nrequire-sandbox = "yes"\n', "must be true or false"),
+    ('[tool.sigcheck.options.SEC601]\nextra_allowed_ops = [[1, 2]]\n', "must be like the default"),
+    ('[tool.sigcheck.options.SEC601]\nextra_allowed_ops = [1]\n', "must be like the default"),
+    ('[tool.sigcheck.options.RUN501]\nmax_batch_gib = nan\n', "finite number >= 0"),
+    ('[tool.sigcheck.options.RUN501]\nmax_batch_gib = -1.0\n', "finite number >= 0"),
+    ('[tool.sigcheck.options.OUT405]\ndynamic_runs = inf\n', "must be like the default"),
+    ('[tool.sigcheck.options.OUT405]\ndynamic_runs = 0\n', "whole number >= 1"),
+    ('[tool.sigcheck.options.IMG307]\ndepth = 2.5\n', "must be like the default"),
     ("[tool.sigcheck\n", "not valid TOML"),
 ])
 def test_bad_config_is_a_one_line_error_and_exit_2(modules, tmp_path, text, message):
@@ -78,3 +94,30 @@ def test_a_missing_config_file_is_an_error(tmp_path, modules):
     table_missing = write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n")
     run = run_sigcheck("--config", table_missing, "--static", modules.build("fv-conformant"))
     assert run.returncode == 2 and "no [tool.sigcheck] table" in run.error_lines[0]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--timeout", "inf"], "positive number of seconds"),
+    (["--timeout", "1e300"], "positive number of seconds"),
+    (["--timeout", "nan"], "positive number of seconds"),
+    (["--timeout", "-1"], "positive number of seconds"),
+    (["--max-archive-size", "1e999"], "not a size"),
+    (["--max-memory", "1e999"], "not a size"),
+    (["--max-memory", "10MiB"], "below the minimum of 1GiB"),
+])
+def test_bad_numeric_flags_are_usage_errors(modules, args, message):
+    run = run_sigcheck(*args, "--static", modules.build("fv-conformant"))
+    assert run.returncode == 2, run.stderr
+    assert len(run.error_lines) == 1 and message in run.error_lines[0], run.stderr
+
+
+def test_timeout_none_means_no_limit_in_flag_and_config(modules, tmp_path):
+    from sigcheck.config import config_from_table, parse_timeout
+
+    assert parse_timeout("none") == parse_timeout("None") == float("inf")
+    assert config_from_table({"timeout": "none"}).timeout == float("inf")
+    config = write(tmp_path / "sigcheck.toml", 'timeout = "none"\n')
+    run = run_sigcheck("--config", config, "--format", "json", "--select", "RUN501", modules.build("fv-conformant"))
+    assert run.returncode == 0, run.stderr
+    flag = run_sigcheck("--timeout", "none", "--format", "json", "--select", "RUN501", modules.build("fv-conformant"))
+    assert flag.returncode == 0 and rule_verdicts(flag.json) == {"RUN501": "pass"}, flag.stderr

@@ -167,3 +167,22 @@ def test_hostile_archives_over_urls_are_refused(modules, tmp_path, http_server, 
     assert len(run.error_lines) == 1 and "Traceback" not in run.stderr
     assert not (tmp_path / "escaped.txt").exists() and not (cache.parent / "escaped.txt").exists()
     assert not os.path.exists("/tmp/sigcheck-absolute-escape.txt")
+
+
+def test_a_late_refused_member_means_nothing_was_written(tmp_path):
+    """Every header is checked in a first pass: the big member before the bad
+    one is never extracted."""
+    from sigcheck.errors import ResolveError
+    from sigcheck.resolve import extract_archive
+
+    archive = tmp_path / "late.tar"
+    with tarfile.open(archive, "w") as tar:
+        big = _info("./variables/variables.data-00000-of-00001", size=8 * 2**20)
+        tar.addfile(big, io.BytesIO(b"\0" * big.size))
+        tar.addfile(_info("/tmp/sigcheck-late-escape.txt", size=5), io.BytesIO(b"owned"))
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(ResolveError, match="absolute path"):
+        extract_archive(str(archive), str(dest), max_bytes=2**30)
+    assert list(dest.iterdir()) == [], "members were written before the archive was refused"
+    assert not os.path.exists("/tmp/sigcheck-late-escape.txt")

@@ -36,7 +36,7 @@ def registered_checks() -> dict:
 
 @dataclass(frozen=True)
 class Finding:
-    outcome: str  # "pass" | "violation" | "skip"
+    outcome: str  # "pass" | "violation" | "skip" | "error"
     message: str
     tags: Optional[tuple] = None
     signature: Optional[str] = None
@@ -60,3 +60,8 @@ def location(tags: Optional[tuple], *parts: str) -> str:
     """Logical path into the module: ``tags[train]/signatures/default/inputs/images``."""
     head = [] if tags is None else [f"tags[{','.join(tags)}]"]
     return "/".join(head + [p for p in parts if p])
+
+
+def could_not_check(message: str, **where) -> Finding:
+    """The rule applies but could not be judged (e.g. the module was too big to run): never a pass."""
+    return Finding("error", message, **where)

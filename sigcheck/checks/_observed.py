@@ -12,6 +12,8 @@ from typing import Optional
 
 from ..facts.image import DEFAULT
 from ..runtime.batches import NAMES
+from ..runtime.plan import is_refusal
+from . import could_not_check, skipped
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,12 @@ class Observed:
     probes: Optional[dict]  # probe name -> ProbeResult
     tensor: Optional[str]  # the tensor of the signature's default output
     reason: Optional[str] = None
+    refused: bool = False  # not run for a resource bound: the rule could not check, it did not pass
+
+    def unobserved(self, **where):
+        """The finding for a signature with no probes: an error if a resource bound
+        kept it from running (a module must not dodge the runtime), else a skip."""
+        return (could_not_check if self.refused else skipped)(self.reason, **where)
 
     def default_rows(self, probe_name: str, run: int = 0):
         """(image indices, values [B, N]) of a probe's run, or None."""
@@ -42,7 +50,7 @@ def observed(ctx, tags, signature_name: str) -> Observed:
     tag_plan = obs.plan.for_tags(tags)
     reason = tag_plan.reason_unrunnable(signature_name) if tag_plan else None
     if reason:
-        return Observed(None, None, f"not run: {reason}")
+        return Observed(None, None, f"not run: {reason}", refused=is_refusal(reason))
     probes = obs.probes(tags, signature_name)
     if probes is None:
         return Observed(None, None, "not run")

@@ -28,7 +28,7 @@ def _repeat_difference(seen):
 def deterministic(ctx, options):
     for signature, where, seen in _each(ctx):
         if seen.probes is None:
-            yield skipped(seen.reason, **where)
+            yield seen.unobserved(**where)
             continue
         repeat = _repeat_difference(seen)
         if repeat is None:
@@ -48,7 +48,7 @@ def deterministic(ctx, options):
 def batch_independence(ctx, options):
     for signature, where, seen in _each(ctx):
         if seen.probes is None:
-            yield skipped(seen.reason, **where)
+            yield seen.unobserved(**where)
             continue
         repeat = _repeat_difference(seen)
         if repeat is not None and repeat[0] > tolerance(repeat[1], 1e-5, 1e-6):
@@ -90,7 +90,7 @@ def input_sensitive(ctx, options):
 
     for signature, where, seen in _each(ctx):
         if seen.probes is None:
-            yield skipped(seen.reason, **where)
+            yield seen.unobserved(**where)
             continue
         rows = seen.default_rows("all")
         if rows is None:
@@ -131,7 +131,7 @@ def logits_not_probabilities(ctx, options):
             yield skipped("not a classification signature", **where)
             continue
         if seen.probes is None:
-            yield skipped(seen.reason, **where)
+            yield seen.unobserved(**where)
             continue
         batches = [seen.default_rows(n)[1] for n, p in seen.probes.items()
                    if p.scale == 1.0 and seen.default_rows(n) is not None]

@@ -64,7 +64,7 @@ def inference(ctx, options):
                 continue
             seen = observed(ctx, meta.tags, signature.name)
             if seen.probes is None:
-                yield skipped(seen.reason, **where)
+                yield seen.unobserved(**where)
                 continue
             problems: dict = {}  # problem text -> batch sizes it was seen at
             sizes = []
@@ -103,7 +103,7 @@ def finite(ctx, options):
                      "location": location(meta.tags, "signatures", signature.name)}
             seen = observed(ctx, meta.tags, signature.name)
             if seen.probes is None:
-                yield skipped(seen.reason, **where)
+                yield seen.unobserved(**where)
                 continue
             tensors = {ctx.observations.tensor(meta.tags, signature.name, t.key): t.key for t in signature.outputs}
             bad: dict = {}  # output key -> (images, passes)

@@ -73,6 +73,8 @@ def header(report) -> Table:
         ("Image size", size_text),
         ("Outputs (N)", str(facts.get("num_outputs") if facts.get("num_outputs") is not None else "unknown")),
     ]
+    if facts.get("sandbox"):
+        rows.append(("Sandbox", facts["sandbox"]))
     if facts.get("directory") and facts["directory"] != report.module:
         rows.insert(1, ("Resolved to", facts["directory"]))
     for key, value in rows:
@@ -173,4 +175,7 @@ def summary_table(reports) -> Group:
             table.add_row(report.module, Text(label, style=style), *(str(counts[s]) for s in counts))
     verdicts = [r.verdict for r in reports]
     line = ", ".join(f"{verdicts.count(v)} {VERDICT_TEXT[v][0].lower()}" for v in VERDICT_TEXT if v in verdicts)
+    sandboxes = sorted({r.facts["sandbox"] for r in reports if r.facts.get("sandbox")})
+    if sandboxes:  # only modules that ran had one
+        line += f"; sandbox: {' / '.join(sandboxes)}"
     return Group(table, Text(f"{len(reports)} modules: {line}"))

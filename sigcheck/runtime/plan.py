@@ -26,6 +26,13 @@ REPEAT_IMAGES = (3, 2)  # smooth noise, uniform noise
 RANGE_IMAGES = (2, 3, 4, 6)  # uniform, smooth, gradient, checkerboard: never black
 FLOAT_DTYPES = ("float32", "float16", "float64", "bfloat16")
 INT_DTYPES = ("uint8", "int8", "int16", "int32", "int64", "uint16")
+REFUSED = "refused: "  # starts the reason of a signature not run for lack of resources
+
+
+def is_refusal(reason) -> bool:
+    """Whether ``reason`` says a signature was not run for a resource bound (could not check),
+    as opposed to a defect another rule reports (nothing to check)."""
+    return bool(reason) and reason.startswith(REFUSED)
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,7 @@ def _tag_set_plan(meta, signature_names, probes, max_batch_bytes) -> TagSetPlan:
             largest = max(len(p.images) for p in probes)
             needed = batches.batch_bytes(largest, size.height, size.width)
             if needed > max_batch_bytes:
-                reason = (f"refused: a batch of {largest} images at {size.height}x{size.width} needs "
+                reason = (f"{REFUSED}a batch of {largest} images at {size.height}x{size.width} needs "
                           f"{needed / 2**30:.1f} GiB, above the limit of {max_batch_bytes / 2**30:.1f} GiB")
         if reason:
             unrunnable.append((name, reason))

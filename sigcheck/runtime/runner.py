@@ -26,8 +26,11 @@ from typing import Callable, Optional
 from .plan import Plan
 
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_POLL_CAP = 3600.0  # seconds per wait: queue.get cannot wait forever in one call
 _NOISE = ("I0000", "W0000", "E0000", "WARNING: All log messages", "To enable the following")
-_CHILD = "import sys; sys.path.insert(0, sys.argv[1]); from sigcheck.runtime.worker import serve; sys.exit(serve())"
+# The sandbox goes up before anything else is imported (numpy and TensorFlow start threads).
+_CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); from sigcheck.runtime.sandbox import enter; enter(sys.argv[2]); "
+          "from sigcheck.runtime.worker import serve; sys.exit(serve())")
 
 
 class RuntimeFailure(Exception):
@@ -38,10 +41,18 @@ class Worker:
     """A child process that runs plans one after another (use as a context manager).
 
     ``threads`` caps TensorFlow's thread pools in the child (0: TensorFlow
-    decides), so that several workers share the cores instead of fighting."""
+    decides), so that several workers share the cores instead of fighting.
+    The child sandboxes itself (runtime.sandbox) with read access to
+    ``read_roots``; a module outside them gets a new child, since a sandbox
+    cannot be widened.  ``memory_limit`` (bytes, 0: none) bounds its memory."""
 
-    def __init__(self, threads: int = 0):
+    def __init__(self, threads: int = 0, *, read_roots=(), memory_limit: int = 0, require_sandbox: bool = False):
         self.threads = threads
+        self.read_roots = tuple(os.path.realpath(p) for p in read_roots)
+        self.memory_limit = memory_limit
+        self.require_sandbox = require_sandbox
+        self.sandbox: Optional[str] = None  # what the child reported: "landlock ABI 7, network denied"
+        self._granted: tuple = ()
         self._process = None
         self._events: Optional[queue.Queue] = None
         self._stderr = None
@@ -59,7 +70,10 @@ class Worker:
         from .observations import load_observations  # numpy: only once something ran
 
         started = time.perf_counter()
-        self.start()
+        module_dir = os.path.realpath(plan.module_dir)
+        if self._process is not None and not _covered(module_dir, self._granted):
+            self._kill()  # its sandbox cannot read this module: a new child gets a new sandbox
+        self.start(module_dir)
         with tempfile.TemporaryDirectory(prefix="module-", dir=self._dir.name) as out:
             plan_path = os.path.join(out, "plan.json")
             with open(plan_path, "w", encoding="utf-8") as f:
@@ -75,17 +89,27 @@ class Worker:
 
     def _wait_until_done(self, deadline, timeout, stderr_offset, on_event) -> None:
         while True:
-            remaining = deadline - time.perf_counter()
+            remaining = deadline - time.perf_counter()  # inf with --timeout none
             try:
-                event = self._events.get(timeout=max(remaining, 0.001))
+                event = self._events.get(timeout=min(max(remaining, 0.001), _POLL_CAP))
             except queue.Empty:
+                if remaining > _POLL_CAP:
+                    continue
                 self._kill()
                 raise RuntimeFailure(f"inference did not finish within the timeout of {timeout:g}s "
                                      "(the module hangs or is too slow; raise it with --timeout)") from None
             if event is None:  # stdout closed: the child ended
-                returncode = self._process.wait()
+                returncode = self._process.wait() if self._process is not None else -signal.SIGKILL  # killed
                 self._process = None
-                raise RuntimeFailure(_crash_message(returncode, self._stderr_since(stderr_offset)))
+                raise RuntimeFailure(_crash_message(returncode, self._stderr_since(stderr_offset), self.memory_limit))
+            if event.get("event") == "sandbox":
+                if self.sandbox is not None:
+                    continue  # only the child's first line is its own; a module may print look-alikes later
+                self.sandbox = str(event.get("description"))
+                if self.require_sandbox and self.sandbox.startswith("none"):
+                    self._kill()
+                    raise RuntimeFailure(f"not run: --require-sandbox, but the worker has no sandbox ({self.sandbox})")
+                continue
             if event.get("event") == "done":
                 return
             if event.get("event") == "failed":
@@ -93,16 +117,23 @@ class Worker:
             if on_event is not None:
                 on_event(event)
 
-    def start(self) -> None:
+    def start(self, module_dir: Optional[str] = None) -> None:
         """Start the child unless it runs: it imports TensorFlow right away, so
         starting it before reading a module overlaps the two."""
         if self._process is None or self._process.poll() is not None:
-            self._start()
+            self._start(module_dir)
 
-    def _start(self) -> None:
+    def _start(self, module_dir: Optional[str]) -> None:
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="sigcheck-worker-")
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+        self._granted = self.read_roots + ((module_dir,) if module_dir else ())
+        self.sandbox = None  # the new child reports its own
+        settings = {"parent": os.getpid(), "read": list(self._granted), "write": os.path.realpath(self._dir.name),
+                    "memory": self.memory_limit, "require": self.require_sandbox}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+               # Libraries read their config under HOME (~/.keras): the sandbox lets them read only its own.
+               "TMPDIR": self._dir.name, "HOME": self._dir.name, "KERAS_HOME": self._dir.name,
+               "PYTHONDONTWRITEBYTECODE": "1"}
         if self.threads:
             env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = str(self.threads)
         if self._stderr is not None:
@@ -110,7 +141,7 @@ class Worker:
         self._stderr = open(os.path.join(self._dir.name, f"stderr-{time.monotonic_ns()}.txt"), "w+",
                             encoding="utf-8", errors="replace")
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, _PACKAGE_ROOT],
+            [sys.executable, "-c", _CHILD, _PACKAGE_ROOT, json.dumps(settings)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
             start_new_session=True, text=True, bufsize=1,
         )
@@ -149,10 +180,8 @@ class Worker:
             self._dir = None
 
 
-def run_plan(plan: Plan, *, timeout: float, on_event=None):
-    """Run one plan in a worker of its own."""
-    with Worker() as worker:
-        return worker.run(plan, timeout=timeout, on_event=on_event)
+def _covered(path: str, roots) -> bool:
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
 
 def _read_events(stream, events: queue.Queue) -> None:
@@ -166,7 +195,10 @@ def _read_events(stream, events: queue.Queue) -> None:
     events.put(None)
 
 
-def _crash_message(returncode: int, stderr: str) -> str:
+def _crash_message(returncode: int, stderr: str, memory_limit: int = 0) -> str:
+    if memory_limit and ("std::bad_alloc" in stderr or "MemoryError" in stderr):
+        # C++ code that cannot allocate aborts instead of raising an error TensorFlow can report
+        return f"the inference process exceeded the memory limit of {memory_limit / 2**30:.1f} GiB (--max-memory)"
     if returncode < 0:
         try:
             how = f"was killed by {signal.Signals(-returncode).name}"

@@ -20,6 +20,7 @@ class StageOutcome:
     observations: object = None
     skip_reason: Optional[str] = None
     error: Optional[str] = None
+    sandbox: Optional[str] = None  # what confined the worker that ran the module
 
 
 def runtime_stage(facts: ModuleFacts, directory: str, rules, config, worker=None, progress=None) -> StageOutcome:
@@ -45,15 +46,20 @@ def runtime_stage(facts: ModuleFacts, directory: str, rules, config, worker=None
         max_batch_bytes=int(float(effective_options(rule_by_code("RUN501"), config.options)["max_batch_gib"])
                             * 2**30),
     )
-    from .runner import RuntimeFailure, run_plan  # numpy and subprocess machinery: only when running
+    from .runner import RuntimeFailure, Worker  # numpy and subprocess machinery: only when running
 
     on_event = progress.for_module(facts.path, plan.image_forwards) if progress else None
+    own = worker is None
+    if own:
+        worker = Worker(memory_limit=config.worker_memory(1), require_sandbox=config.require_sandbox)
     try:
-        if worker is None:
-            return StageOutcome(observations=run_plan(plan, timeout=config.timeout, on_event=on_event))
-        return StageOutcome(observations=worker.run(plan, timeout=config.timeout, on_event=on_event))
+        observations = worker.run(plan, timeout=config.timeout, on_event=on_event)
     except RuntimeFailure as exc:
-        return StageOutcome(error=str(exc))
+        return StageOutcome(error=str(exc), sandbox=worker.sandbox)
+    finally:
+        if own:
+            worker.close()
+    return StageOutcome(observations=observations, sandbox=worker.sandbox)
 
 
 class Progress:

@@ -20,8 +20,25 @@ import time
 
 import numpy as np
 
-from . import batches
+from . import batches, sandbox
 from .plan import Plan
+
+
+class StoppedBySandbox(Exception):
+    """The module hit a bound of the sandbox (a denied access, the memory limit):
+    the run ends with that as its error, whatever step it happened in."""
+
+
+def _stop_at_bounds(tf, exc: BaseException) -> None:
+    """Re-raise a denied access or a failed allocation inside the sandbox as StoppedBySandbox."""
+    text = getattr(exc, "message", None) or str(exc)
+    if sandbox.ACTIVE and isinstance(exc, (tf.errors.PermissionDeniedError, PermissionError)):
+        lines = [line.strip() for line in text.splitlines() if "denied" in line.lower()] or [_describe(exc)]
+        raise StoppedBySandbox(f"stopped by the sandbox ({sandbox.ACTIVE}): {lines[-1][:300]}") from exc
+    if sandbox.MEMORY_LIMIT and isinstance(exc, (tf.errors.ResourceExhaustedError, MemoryError)):
+        lines = [line.strip() for line in text.splitlines() if "OOM" in line or "alloc" in line] or [_describe(exc)]
+        raise StoppedBySandbox(f"exceeded the memory limit of {sandbox.MEMORY_LIMIT / 2**30:.1f} GiB "
+                               f"(--max-memory): {lines[0][:300]}") from exc
 
 
 def emit(event: str, **data) -> None:
@@ -42,6 +59,8 @@ def serve(stdin=sys.stdin) -> int:
         request = json.loads(line)
         try:
             observe(tf, request["plan"], request["out"])
+        except StoppedBySandbox as exc:
+            emit("failed", error=str(exc))
         except Exception as exc:  # noqa: BLE001 - report and stay alive for the next module
             emit("failed", error=_describe(exc))
         else:
@@ -96,6 +115,7 @@ def _load(tf, loader, session, tags) -> dict:
     try:
         saver, _ = loader.load_graph(session.graph, list(tags))
     except Exception as exc:  # noqa: BLE001 - any failure is an observation
+        _stop_at_bounds(tf, exc)
         result["load_error"] = _describe(exc)
         return result
     with session.graph.as_default():
@@ -109,6 +129,7 @@ def _load(tf, loader, session, tags) -> dict:
                 saver = tf.compat.v1.train.Saver()
             loader.restore_variables(session, saver)
         except Exception as exc:  # noqa: BLE001
+            _stop_at_bounds(tf, exc)
             result["variables_error"] = _describe(exc)
             return result
         try:
@@ -116,6 +137,7 @@ def _load(tf, loader, session, tags) -> dict:
             if tf.compat.v1.get_collection("table_initializer"):
                 session.run(tf.compat.v1.tables_initializer())
         except Exception as exc:  # noqa: BLE001
+            _stop_at_bounds(tf, exc)
             result["load_error"] = "init ops failed: " + _describe(exc)
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
@@ -154,6 +176,7 @@ def _run_group(tf, session, group, images, prefix, arrays, tags) -> dict:
             try:
                 values = _forward(session, fetches, feed_tensor, data, group.fixed_batch, probe.exact)
             except Exception as exc:  # noqa: BLE001 - a failing forward pass is an observation
+                _stop_at_bounds(tf, exc)
                 record["error"] = _describe(exc)
                 break
             outputs = {}
