@@ -28,8 +28,12 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list:
-    """Reports for ``handles``, in the order given."""
+def check_many(handles, config: Config, *, jobs: int = 0, progress=None, on_report=None, checker=None) -> list:
+    """Reports for ``handles``, in the order given.
+
+    With ``on_report``, each report goes to ``on_report(index, report)`` (from
+    the job's thread) as soon as it is done and is not kept: the list holds
+    None.  ``checker`` replaces api.check (the result cache wraps it)."""
     jobs = max(1, min(jobs or default_jobs(), len(handles)))
     todo: queue.Queue = queue.Queue()
     for index, handle in enumerate(handles):
@@ -47,7 +51,11 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
                     index, handle = todo.get_nowait()
                 except queue.Empty:
                     return
-                reports[index] = _checked(handle, config, worker, progress)
+                report = _checked(handle, config, worker, progress, checker or check)
+                if on_report is None:
+                    reports[index] = report
+                else:
+                    on_report(index, report)
                 if progress is not None:
                     progress.module_done()
 
@@ -65,9 +73,9 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
     return reports
 
 
-def _checked(handle: str, config: Config, worker: Worker, progress) -> Report:
+def _checked(handle: str, config: Config, worker: Worker, progress, checker=check) -> Report:
     try:
-        return check(handle, config, worker=worker, progress=progress)
+        return checker(handle, config, worker=worker, progress=progress)
     except Exception as exc:  # a bug in sigcheck must not take the other modules down
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"

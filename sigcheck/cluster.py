@@ -1,0 +1,207 @@
+"""Scan on a Dask cluster: ``--cluster tcp://HOST:8786`` or ``--cluster local[:N]``.
+
+Only module paths travel to the workers, never module bytes: workers read the
+modules (and the result cache) from paths they can see.  Each Dask worker keeps
+one sigcheck runtime Worker per thread -- a child process that imports
+TensorFlow once and runs module after module -- so a module that crashes
+TensorFlow or hangs costs its own child, not the Dask worker; ``--timeout``
+holds per module as on one machine.
+
+A Dask worker that dies (killed, out of memory) while checking a module makes
+the scheduler run the module again elsewhere; if that worker dies too, the
+module is reported as could-not-complete.  ``local`` clusters are configured so
+(``distributed.scheduler.allowed-failures = 1``); a scheduler of your own
+should be started with ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1``.
+
+Modules are submitted a window at a time, and each result is released as soon
+as it is handed on, so neither the client nor the scheduler holds more than a
+few reports whatever the size of the scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import uuid
+from dataclasses import replace
+from itertools import islice
+from typing import Callable, Optional
+
+from .config import Config
+from .errors import UsageError
+from .resolve import is_url
+from .results import ErrorInfo, Report
+
+PLUGIN = "sigcheck"
+LOCAL = "local"
+_CONNECT_TIMEOUT = "30s"
+_IMPORT_HINT = "--cluster needs Dask distributed, which is not installed: pip install 'sigcheck[dask]'"
+
+try:  # the plugin must subclass Dask's class, yet sigcheck must import without Dask
+    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPluginBase
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _WorkerPluginBase = object
+
+
+def parse_cluster(spec: str) -> tuple:
+    """``local`` -> ("local", cores), ``local:3`` -> ("local", 3), an address -> ("address", it)."""
+    if spec == LOCAL or spec.startswith(LOCAL + ":"):
+        count = spec.partition(":")[2]
+        if not count:
+            return LOCAL, _cores()
+        if not count.isdigit() or int(count) < 1:
+            raise UsageError(f"--cluster {spec}: the number of local workers must be a whole number >= 1")
+        return LOCAL, int(count)
+    if "://" not in spec:
+        raise UsageError(f"--cluster {spec}: give a scheduler address like tcp://HOST:8786, or local[:N]")
+    return "address", spec
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class SigcheckPlugin(_WorkerPluginBase):
+    """Lives in each Dask worker: a pool of sigcheck runtime Workers, one per thread."""
+
+    name = PLUGIN
+
+    def __init__(self, tf_threads: int = 0, start_tensorflow: bool = True):
+        self.tf_threads = tf_threads
+        self.start_tensorflow = start_tensorflow
+        self._idle: Optional[queue.Queue] = None
+        self._all: list = []
+
+    def setup(self, worker) -> None:
+        from .runtime.runner import Worker
+
+        self._idle = queue.Queue()
+        for _ in range(max(1, getattr(worker.state, "nthreads", 1))):
+            runtime = Worker(threads=self.tf_threads)
+            if self.start_tensorflow:
+                runtime.start()  # TensorFlow imports now, once, while the first task travels
+            self._all.append(runtime)
+            self._idle.put(runtime)
+
+    def teardown(self, worker) -> None:
+        for runtime in self._all:
+            runtime.close()
+        self._all = []
+
+    def check(self, handle: str, config: Config, cache_dir: Optional[str]) -> Report:
+        from .many import _checked
+        from .stream import cached_checker
+
+        runtime = self._idle.get()
+        try:
+            return _checked(handle, config, runtime, None, cached_checker(cache_dir, config) or _api_check())
+        finally:
+            self._idle.put(runtime)
+
+
+def _api_check():
+    from .api import check
+
+    return check
+
+
+def check_on_worker(handle: str, config: Config, cache_dir: Optional[str]) -> Report:
+    """The task: runs in a Dask worker thread."""
+    from distributed import get_worker
+
+    return get_worker().plugins[PLUGIN].check(handle, config, cache_dir)
+
+
+class DaskCluster:
+    """A Dask client (and, for ``local[:N]``, its LocalCluster) for the length of a scan."""
+
+    def __init__(self, spec: str):
+        self.kind, self.target = parse_cluster(spec)
+        self.spec = spec
+        self.client = None
+        self._cluster = None
+
+    def __enter__(self) -> "DaskCluster":
+        try:
+            import dask
+            import distributed
+        except ImportError:
+            raise UsageError(_IMPORT_HINT) from None
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                              "distributed.comm.timeouts.connect": _CONNECT_TIMEOUT}):
+            if self.kind == LOCAL:
+                self._cluster = distributed.LocalCluster(
+                    n_workers=self.target, threads_per_worker=1, processes=True, dashboard_address=None,
+                    silence_logs=logging.ERROR)
+                self.client = distributed.Client(self._cluster)
+            else:
+                try:
+                    self.client = distributed.Client(self.target, timeout=_CONNECT_TIMEOUT)
+                except (OSError, TimeoutError) as exc:
+                    raise UsageError(f"--cluster {self.spec}: cannot reach the scheduler ({exc})") from None
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self.client is not None:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        return False
+
+    def _tf_threads(self) -> int:
+        """Cores per local worker, so that N children share the machine; TensorFlow decides on others."""
+        if self.kind == LOCAL:
+            return max(1, _cores() // self.target)
+        return int(os.environ.get("SIGCHECK_TF_THREADS", "0") or 0)
+
+    def _where(self, path: str) -> str:
+        """The path as the workers see it: absolute for a scheduler elsewhere (another working directory)."""
+        if self.kind == LOCAL or is_url(path):
+            return path
+        return os.path.abspath(path)
+
+    def check(self, handles, config: Config, on_report: Callable[[int, Report], None]) -> None:
+        from distributed import as_completed
+
+        self.client.register_plugin(SigcheckPlugin(self._tf_threads(), not config.static), name=PLUGIN)
+        window = max(16, 2 * sum(self.client.nthreads().values()))
+        todo = iter(enumerate(handles))
+        scan = uuid.uuid4().hex[:8]
+        pending = {}
+        running = as_completed()
+
+        def submit(index: int, handle: str) -> None:
+            future = self.client.submit(check_on_worker, self._where(handle), config, config.cache_dir,
+                                        key=f"sigcheck-{scan}-{index}", pure=False)
+            pending[future.key] = (index, handle)
+            running.add(future)
+
+        for index, handle in islice(todo, window):
+            submit(index, handle)
+        for future in running:
+            index, handle = pending.pop(future.key)
+            report = replace(_report_of(future, handle, config), module=handle)
+            future.release()
+            on_report(index, report)
+            following = next(todo, None)
+            if following is not None:
+                submit(*following)
+
+
+def _report_of(future, handle: str, config: Config) -> Report:
+    from distributed import KilledWorker
+
+    if future.status == "finished":
+        return future.result()
+    exc = future.exception()
+    if isinstance(exc, KilledWorker):
+        message = ("could not complete: the Dask worker checking it was lost, and so was the one that "
+                   "retried it (killed, or out of memory)")
+        return Report(module=handle, error=ErrorInfo("lost-worker", message), fail_on=config.fail_on)
+    return Report(module=handle, error=ErrorInfo("internal", f"could not complete on the cluster: "
+                                                             f"{type(exc).__name__}: {exc}"),
+                  fail_on=config.fail_on)
