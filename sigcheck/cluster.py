@@ -35,7 +35,6 @@ from .results import ErrorInfo, Report
 
 PLUGIN = "sigcheck"
 LOCAL = "local"
-_CONNECT_TIMEOUT = "30s"
 _IMPORT_HINT = "--cluster needs Dask distributed, which is not installed: pip install 'sigcheck[dask]'"
 
 try:  # the plugin must subclass Dask's class, yet sigcheck must import without Dask
@@ -131,8 +130,7 @@ class DaskCluster:
             import distributed
         except ImportError:
             raise UsageError(_IMPORT_HINT) from None
-        with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                              "distributed.comm.timeouts.connect": _CONNECT_TIMEOUT}):
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
             if self.kind == LOCAL:
                 self._cluster = distributed.LocalCluster(
                     n_workers=self.target, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -140,7 +138,7 @@ class DaskCluster:
                 self.client = distributed.Client(self._cluster)
             else:
                 try:
-                    self.client = distributed.Client(self.target, timeout=_CONNECT_TIMEOUT)
+                    self.client = distributed.Client(self.target)
                 except (OSError, TimeoutError) as exc:
                     raise UsageError(f"--cluster {self.spec}: cannot reach the scheduler ({exc})") from None
         return self
