@@ -1,9 +1,10 @@
 """Check many modules and hand each report over the moment it is done.
 
 The scans of a registry run here: on local worker processes (many.check_many)
-or on a Dask cluster (cluster.DaskCluster), with the result cache consulted
-where each module is checked, so that hashing a module's files happens in
-parallel and, on a cluster, on the machine that reads the module anyway.
+or on a Dask cluster (cluster.DaskCluster).  On one machine cached reports are
+looked up first, so a fully cached scan starts no TensorFlow process; on a
+cluster each worker consults the cache for its module, so that the files are
+hashed on the machine that reads them anyway, not all through the client.
 Reports are passed on, not kept: a scan's memory does not grow with the
 number of modules.
 """
@@ -50,5 +51,29 @@ def check_stream(handles, config: Config, on_report: Callable[[int, Report], Non
         return
     from .many import check_many
 
-    check_many(handles, config, jobs=config.jobs, progress=progress, on_report=on_report,
+    misses = list(enumerate(handles))
+    if config.cache_dir:
+        misses = _report_hits(misses, config, on_report)
+    if not misses:
+        return  # a fully cached scan starts no worker process at all
+
+    def arrived(position: int, report: Report) -> None:
+        on_report(misses[position][0], report)
+
+    check_many([h for _, h in misses], config, jobs=config.jobs, progress=progress, on_report=arrived,
                checker=cached_checker(config.cache_dir, config))
+
+
+def _report_hits(todo, config: Config, on_report) -> list:
+    """Hand over the cached reports at once; the (index, handle) pairs left to check."""
+    from .cache import ReportCache
+
+    cache = ReportCache(config.cache_dir, config)
+    misses = []
+    for index, handle in todo:
+        report = cache.get(handle, cache.key(handle))
+        if report is None:
+            misses.append((index, handle))
+        else:
+            on_report(index, report)
+    return misses
