@@ -79,8 +79,9 @@ class SigcheckPlugin(_WorkerPluginBase):
         from .runtime.runner import Worker
 
         self._idle = queue.Queue()
+        threads = self.tf_threads or int(os.environ.get("SIGCHECK_TF_THREADS", "0") or 0)
         for _ in range(max(1, getattr(worker.state, "nthreads", 1))):
-            runtime = Worker(threads=self.tf_threads)
+            runtime = Worker(threads=threads)
             if self.start_tensorflow:
                 runtime.start()  # TensorFlow imports now, once, while the first task travels
             self._all.append(runtime)
@@ -118,9 +119,10 @@ def check_on_worker(handle: str, config: Config, cache_dir: Optional[str]) -> Re
 class DaskCluster:
     """A Dask client (and, for ``local[:N]``, its LocalCluster) for the length of a scan."""
 
-    def __init__(self, spec: str):
+    def __init__(self, spec: str, config: Config):
         self.kind, self.target = parse_cluster(spec)
         self.spec = spec
+        self.config = config
         self.client = None
         self._cluster = None
 
@@ -132,16 +134,21 @@ class DaskCluster:
             raise UsageError(_IMPORT_HINT) from None
         with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
             if self.kind == LOCAL:
+                # The plugin comes with each worker, so TensorFlow imports while the cluster starts.
                 self._cluster = distributed.LocalCluster(
                     n_workers=self.target, threads_per_worker=1, processes=True, dashboard_address=None,
-                    silence_logs=logging.ERROR)
+                    silence_logs=logging.ERROR, plugins=(self._plugin(),))
                 self.client = distributed.Client(self._cluster)
             else:
                 try:
                     self.client = distributed.Client(self.target)
                 except (OSError, TimeoutError) as exc:
                     raise UsageError(f"--cluster {self.spec}: cannot reach the scheduler ({exc})") from None
+                self.client.register_plugin(self._plugin(), name=PLUGIN)  # workers joining later get it too
         return self
+
+    def _plugin(self) -> SigcheckPlugin:
+        return SigcheckPlugin(self._tf_threads(), start_tensorflow=not self.config.static)
 
     def __exit__(self, *exc) -> bool:
         if self.client is not None:
@@ -151,10 +158,11 @@ class DaskCluster:
         return False
 
     def _tf_threads(self) -> int:
-        """Cores per local worker, so that N children share the machine; TensorFlow decides on others."""
+        """Cores per local worker, so that N children share the machine.  Elsewhere 0: each
+        worker reads SIGCHECK_TF_THREADS from its own environment, or TensorFlow decides."""
         if self.kind == LOCAL:
             return max(1, _cores() // self.target)
-        return int(os.environ.get("SIGCHECK_TF_THREADS", "0") or 0)
+        return 0
 
     def _where(self, path: str) -> str:
         """The path as the workers see it: absolute for a scheduler elsewhere (another working directory)."""
@@ -165,7 +173,6 @@ class DaskCluster:
     def check(self, handles, config: Config, on_report: Callable[[int, Report], None]) -> None:
         from distributed import as_completed
 
-        self.client.register_plugin(SigcheckPlugin(self._tf_threads(), not config.static), name=PLUGIN)
         window = max(16, 2 * sum(self.client.nthreads().values()))
         todo = iter(enumerate(handles))
         scan = uuid.uuid4().hex[:8]

@@ -53,7 +53,7 @@ def run_scan(handles, config: Config, *, fmt: str, output, details: bool = False
                     progress.module_done(report)
 
         try:
-            with _cluster(cluster) as dask_cluster:
+            with _cluster(cluster, config) as dask_cluster:
                 from .stream import check_stream
 
                 check_stream(todo, config, arrived, cluster=dask_cluster)
@@ -74,13 +74,13 @@ def _exit_code(entry) -> int:
 
 
 @contextlib.contextmanager
-def _cluster(spec):
+def _cluster(spec, config: Config):
     if spec is None:
         yield None
         return
     from .cluster import DaskCluster
 
-    with DaskCluster(spec) as cluster:
+    with DaskCluster(spec, config) as cluster:
         yield cluster
 
 
