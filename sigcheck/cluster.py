@@ -35,6 +35,13 @@ from .results import ErrorInfo, Report
 
 PLUGIN = "sigcheck"
 LOCAL = "local"
+# One retry for a module whose worker died; no statistical profiler sampling every worker thread
+# every 10 ms, and a calmer event-loop check: overhead a one-machine scan would pay for nothing.
+_LOCAL_SETTINGS = {
+    "distributed.scheduler.allowed-failures": 1,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+}
 _IMPORT_HINT = "--cluster needs Dask distributed, which is not installed: pip install 'sigcheck[dask]'"
 
 try:  # the plugin must subclass Dask's class, yet sigcheck must import without Dask
@@ -93,20 +100,16 @@ class SigcheckPlugin(_WorkerPluginBase):
         self._all = []
 
     def check(self, handle: str, config: Config, cache_dir: Optional[str]) -> Report:
-        from .many import _checked
+        """api.check (behind the cache) on an idle runtime Worker; an exception becomes the
+        task's error, which the client reports for this module alone."""
+        from .api import check
         from .stream import cached_checker
 
         runtime = self._idle.get()
         try:
-            return _checked(handle, config, runtime, None, cached_checker(cache_dir, config) or _api_check())
+            return (cached_checker(cache_dir, config) or check)(handle, config, worker=runtime)
         finally:
             self._idle.put(runtime)
-
-
-def _api_check():
-    from .api import check
-
-    return check
 
 
 def check_on_worker(handle: str, config: Config, cache_dir: Optional[str]) -> Report:
@@ -132,7 +135,7 @@ class DaskCluster:
             import distributed
         except ImportError:
             raise UsageError(_IMPORT_HINT) from None
-        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        with dask.config.set(_LOCAL_SETTINGS if self.kind == LOCAL else {}):
             if self.kind == LOCAL:
                 # The plugin comes with each worker, so TensorFlow imports while the cluster starts.
                 self._cluster = distributed.LocalCluster(
