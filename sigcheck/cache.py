@@ -123,7 +123,6 @@ class ReportCache:
             "sigcheck": __version__, "rules": _rules_digest(), "tensorflow": tensorflow_version(),
             "config": config_fingerprint(config),
         }, sort_keys=True)
-        self.hits = self.misses = 0
 
     def key(self, handle: str) -> Optional[str]:
         """The key of ``handle``'s report, or None when it cannot be cached (URL, unreadable path)."""
@@ -139,9 +138,7 @@ class ReportCache:
         """The stored report for ``key``, relabelled for ``handle``; None on a miss or a damaged entry."""
         report = self._load(key) if key is not None else None
         if report is None:
-            self.misses += 1
             return None
-        self.hits += 1
         facts = dict(report.facts)
         if os.path.isdir(handle):
             facts["directory"] = handle
