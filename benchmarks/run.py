@@ -508,6 +508,20 @@ def report(results: list, found: list, modules: dict, host: list, runs: int, war
     return "\n".join(lines)
 
 
+def _kept_sections(path: str) -> str:
+    """Sections other benchmarks wrote between their markers (benchmarks/registry.py): kept as they are."""
+    try:
+        current = open(path, encoding="utf-8").read()
+    except OSError:
+        return ""
+    start = current.find("<!-- registry benchmark:")
+    end_marker = "<!-- end of registry benchmark -->"
+    end = current.find(end_marker)
+    if start < 0 or end < start:
+        return ""
+    return "\n" + current[start:end + len(end_marker)] + "\n"
+
+
 def write_atomically(path: str, text: str) -> None:
     """Write beside ``path`` and rename over it: a reader never sees a half-written file."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -573,7 +587,7 @@ def main(argv: list) -> int:
     text = report(results, found, modules, host, args.runs, args.warmup, time.perf_counter() - started)
     print(text)
     if args.output:
-        write_atomically(args.output, text)
+        write_atomically(args.output, text + _kept_sections(args.output))
         log(f"wrote {args.output}")
     return 0
 

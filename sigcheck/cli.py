@@ -139,6 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--require-sandbox", action="store_true", default=None,
                         help="exit 2 instead of running modules where the worker cannot be sandboxed "
                              "(see docs/security.md)")
+    registry = parser.add_argument_group("scanning a registry")
+    registry.add_argument("--cluster", metavar="ADDRESS",
+                          help="check on a Dask cluster: a scheduler address (tcp://HOST:8786) or local[:N] for "
+                               "N local workers; needs sigcheck[dask]")
+    registry.add_argument("--cache", nargs="?", const="", metavar="DIR",
+                          help="reuse reports of unchanged modules from DIR (default DIR: "
+                               "~/.cache/sigcheck/reports); off unless given or set in the config")
+    registry.add_argument("--no-cache", action="store_true", help="no result cache, even if the config sets one")
+    registry.add_argument("--resume", metavar="FILE.jsonl",
+                          help="skip the modules already reported in FILE.jsonl (an interrupted --format jsonl scan)")
     parser.add_argument("--version", action="version", version=f"sigcheck {__version__}")
     return parser
 
@@ -161,9 +171,21 @@ def config_from_args(args) -> Config:
             allow_unsafe_ops=args.allow_unsafe_ops,
             progress=sys.stderr.isatty() and not args.quiet,
             jobs=_jobs(args.jobs),
+            cache_dir=_cache_dir(args),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _cache_dir(args):
+    """--cache DIR, --cache (the default directory) or --no-cache (overrides the config)."""
+    if args.no_cache:
+        return ""
+    if args.cache is None:
+        return None
+    from .cache import default_cache_dir
+
+    return os.path.abspath(args.cache) if args.cache else default_cache_dir()
 
 
 def _jobs(value):
@@ -189,6 +211,14 @@ def run_check(argv, scan: bool = False) -> int:
         handles = [m for root in args.modules for m in discover_modules(root)]
     else:
         handles = args.modules
+    if not args.example and (scan or len(handles) > 1) and (
+            args.cluster or args.resume or args.format == "jsonl" or config.cache_dir):
+        from .registry import run_scan
+
+        return run_scan(handles, config, fmt=args.format, output=args.output, details=args.details,
+                        resume=args.resume, cluster=args.cluster)
+    if args.cluster or args.resume:
+        raise UsageError("--cluster and --resume apply to several modules: use 'sigcheck scan DIR'")
     if args.example:
         reports = [_check_example(config)]
     elif len(handles) == 1 and not scan:
@@ -217,8 +247,11 @@ def _check_sandbox(config: Config) -> None:
 def _check_one(handle: str, config: Config):
     from . import api
 
+    from .stream import cached_checker
+
+    check = cached_checker(config.cache_dir, config) or api.check
     if config.static:
-        return api.check(handle, config)
+        return check(handle, config)
     from .resolve import local_directory
     from .runtime.runner import Worker
     from .runtime.stage import Progress
@@ -229,9 +262,9 @@ def _check_one(handle: str, config: Config):
         if roots:  # an archive's directory exists only once extracted: its worker starts then
             worker.start()  # TensorFlow imports in the worker while the module is read here
         if not config.progress:
-            return api.check(handle, config, worker=worker)
+            return check(handle, config, worker=worker)
         with Progress() as progress:
-            return api.check(handle, config, worker=worker, progress=progress)
+            return check(handle, config, worker=worker, progress=progress)
 
 
 def _check_all(handles, config: Config) -> list:

@@ -61,6 +61,7 @@ class Config:
     allow_unsafe_ops: bool = False
     jobs: int = 0  # worker processes for several modules; 0 = number of cores
     progress: bool = False  # show progress on stderr (the CLI decides: TTY and not --quiet)
+    cache_dir: Optional[str] = None  # the result cache (sigcheck.cache); None = no cache
     source: Optional[str] = None  # the config file the values came from
 
     def __post_init__(self):
@@ -133,7 +134,7 @@ def _sigcheck_table(path: str, *, required: bool):
 
 
 _KEYS = ("select", "ignore", "severity", "fail_on", "batch_sizes", "timeout", "static", "options",
-         "max_archive_size", "allow_unsafe_ops", "jobs", "max_memory", "require_sandbox")
+         "max_archive_size", "allow_unsafe_ops", "jobs", "max_memory", "require_sandbox", "cache")
 
 
 def config_from_table(table: Mapping, *, source: str = "config") -> Config:
@@ -144,7 +145,7 @@ def config_from_table(table: Mapping, *, source: str = "config") -> Config:
             raise ConfigError(f"{source}: unknown key {raw_key!r} in [tool.sigcheck]; known: "
                               f"{', '.join(k.replace('_', '-') for k in _KEYS)}")
         values[key] = _validate(key, value, source)
-    mapping = {"severity": "severities", "max_archive_size": "max_archive_bytes"}
+    mapping = {"severity": "severities", "max_archive_size": "max_archive_bytes", "cache": "cache_dir"}
     # max_memory keeps its name: a size in bytes once validated
     return Config(source=source, **{mapping.get(k, k): v for k, v in values.items()})
 
@@ -177,6 +178,8 @@ def _validate(key: str, value, source: str):
         return parse_memory(value, where)
     if key == "options":
         return MappingProxyType(rule_options(value, where))
+    if key == "cache":
+        return _cache_dir(value, where, source)
     raise AssertionError(key)  # pragma: no cover - _KEYS and _validate disagree
 
 
@@ -210,6 +213,18 @@ def parse_timeout(value, where="timeout") -> float:
         raise ConfigError(f"{where} must be a positive number of seconds up to {MAX_TIMEOUT:g}, or \"none\" for "
                           f"no limit, not {value!r}")
     return float(seconds)
+
+
+def _cache_dir(value, where: str, source: str) -> Optional[str]:
+    """``true`` (the user cache directory), ``false``, or a directory relative to the config file."""
+    from .cache import default_cache_dir
+
+    if isinstance(value, bool):
+        return default_cache_dir() if value else None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} must be true, false or a directory, not {value!r}")
+    base = os.path.dirname(os.path.abspath(source)) if os.path.isfile(source) else os.getcwd()
+    return os.path.join(base, os.path.expanduser(value))
 
 
 def _list_of(value, kind, where) -> list:

@@ -35,8 +35,12 @@ def effective_jobs(requested: int, modules: int, config: Config) -> int:
     return max(1, min(requested or default_jobs(), modules, default_jobs(), budget // MIN_MEMORY))
 
 
-def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list:
-    """Reports for ``handles``, in the order given."""
+def check_many(handles, config: Config, *, jobs: int = 0, progress=None, on_report=None, checker=None) -> list:
+    """Reports for ``handles``, in the order given.
+
+    With ``on_report``, each report goes to ``on_report(index, report)`` (from
+    the job's thread) as soon as it is done and is not kept: the list holds
+    None.  ``checker`` replaces api.check (the result cache wraps it)."""
     jobs = effective_jobs(jobs, len(handles), config)
     todo: queue.Queue = queue.Queue()
     for index, handle in enumerate(handles):
@@ -56,7 +60,11 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
                     index, handle = todo.get_nowait()
                 except queue.Empty:
                     return
-                reports[index] = _checked(handle, config, worker, progress)
+                report = _checked(handle, config, worker, progress, checker or check)
+                if on_report is None:
+                    reports[index] = report
+                else:
+                    on_report(index, report)
                 if progress is not None:
                     progress.module_done()
 
@@ -78,9 +86,9 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None) -> list
     return reports
 
 
-def _checked(handle: str, config: Config, worker: Worker, progress) -> Report:
+def _checked(handle: str, config: Config, worker: Worker, progress, checker=check) -> Report:
     try:
-        return check(handle, config, worker=worker, progress=progress)
+        return checker(handle, config, worker=worker, progress=progress)
     except Exception as exc:  # a bug in sigcheck must not take the other modules down
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"

@@ -185,7 +185,9 @@ def assert_conforms(path, *, static: bool = False, select=(), ignore=(), fail_on
 
         config = _override(load_config(search_from=os.getcwd()),
                            {"static": static or None, "select": select, "ignore": ignore, "fail_on": fail_on})
-        report = api.check(_handle(path), config)
+        from .stream import cached_checker
+
+        report = (cached_checker(config.cache_dir, config) or api.check)(_handle(path), config)
     if report.error is not None:
         raise AssertionError(f"module could not be read ({report.error.type} error): {report.error.message}")
     if report.failing:
@@ -282,7 +284,11 @@ def _report(config: pytest.Config, handle: str, sigcheck_config: Config) -> Repo
         batch = [handle]
         if plan is not None and repr(plan.config) == settings:
             batch += [h for _, h in plan.modules if h != handle and (h, settings) not in reports]
-        for checked, report in zip(batch, check_many(batch, sigcheck_config, jobs=sigcheck_config.jobs)):
+        from .stream import cached_checker  # [tool.sigcheck] cache: reports of unchanged modules are reused
+
+        checker = cached_checker(sigcheck_config.cache_dir, sigcheck_config)
+        for checked, report in zip(batch, check_many(batch, sigcheck_config, jobs=sigcheck_config.jobs,
+                                                     checker=checker)):
             reports[(checked, settings)] = report
     return reports[(handle, settings)]
 

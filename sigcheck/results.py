@@ -49,6 +49,13 @@ class Result:
             "evidence": self.evidence,
         }
 
+    @classmethod
+    def from_json(cls, data: dict) -> "Result":
+        tags = data.get("tags")
+        return cls(rule=data["rule"], name=data["name"], severity=data["severity"], status=data["status"],
+                   message=data["message"], spec=data["spec"], tags=None if tags is None else tuple(tags),
+                   signature=data.get("signature"), location=data.get("location"), evidence=data.get("evidence"))
+
 
 @dataclass(frozen=True)
 class ErrorInfo:
@@ -102,6 +109,29 @@ class Report:
             "results": [r.to_json() for r in self.results],
             "summary": self.summary,
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Report":
+        """The Report a ``sigcheck-report/1`` document was rendered from (cache, --resume).
+
+        Raises ValueError for anything else, so a damaged document is never trusted."""
+        try:
+            if data["schema"] != SCHEMA:
+                raise ValueError(f"schema {data['schema']!r}, not {SCHEMA!r}")
+            error = data["error"]
+            report = cls(
+                module=data["module"],
+                results=tuple(Result.from_json(r) for r in data["results"]),
+                facts=data["facts"],
+                error=None if error is None else ErrorInfo(error["type"], error["message"]),
+                image_module=data["verdict"] != "not-applicable",
+                fail_on=data["fail_on"],
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a sigcheck-report/1 document ({type(exc).__name__}: {exc})") from None
+        if report.verdict != data["verdict"] or report.fail_on not in FAIL_ON:
+            raise ValueError("not a sigcheck-report/1 document (its verdict does not follow from its results)")
+        return report
 
 
 def worst_exit_code(reports) -> int:

@@ -7,6 +7,7 @@ expected counts come from the real CLI's JSON report.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -186,3 +187,23 @@ def test_full_mode_runs_inference_once_for_all_modules(pytester, built):
     assert "depends on the other images in the batch" in out
     assert result.parseoutcomes()["failed"] == 2  # RUN503 in default and image_feature_vector
 
+
+
+def test_the_result_cache_of_the_config_serves_a_second_session(pytester, built):
+    export(pytester, built, "fv-conformant")
+    pytester.makeini(STATIC_INI)
+    pytester.makepyprojecttoml('[tool.sigcheck]\ncache = ".sigcheck-cache"\n')
+    first = pytester.runpytest_subprocess("-v")
+    [entry] = (pytester.path / ".sigcheck-cache").glob("*/*.json")
+    passed = first.parseoutcomes()["passed"]
+    # A hit is the stored report: fail one of its results to see the second session use it.
+    stored = json.loads(entry.read_text())
+    target = next(r for r in stored["report"]["results"] if r["rule"] == "IMG302" and r["status"] == "pass")
+    target.update(status="fail", message="failed in the cache")
+    stored["report"]["verdict"] = "fail"
+    stored["report"]["summary"]["pass"] -= 1
+    stored["report"]["summary"]["fail"] += 1
+    entry.write_text(json.dumps(stored))
+    second = pytester.runpytest_subprocess("-v", "-rf")
+    assert second.parseoutcomes()["passed"] == passed - 1
+    assert "failed in the cache" in second.stdout.str()

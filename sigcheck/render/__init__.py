@@ -12,6 +12,7 @@ import importlib
 FORMATS = {
     "rich": "terminal",
     "json": "json_report",
+    "jsonl": "jsonl",
     "junit": "junit",
     "sarif": "sarif",
     "markdown": "markdown",

@@ -49,6 +49,7 @@ def emit(event: str, **data) -> None:
 def serve(stdin=sys.stdin) -> int:
     """Import TensorFlow at once (while the parent still reads the module), then
     run plans until stdin closes."""
+    _exit_with_parent()
     emit("import")
     from .tfimport import import_tensorflow
 
@@ -66,6 +67,23 @@ def serve(stdin=sys.stdin) -> int:
         else:
             emit("done")
     return 0
+
+
+def _exit_with_parent() -> None:
+    """Leave when the parent is gone.  The child runs in a session of its own so
+    that a timeout can kill its whole group; a parent killed outright (a lost
+    Dask worker, SIGKILL) then cannot take it along, and a child stuck in a
+    hanging module would never read the end of stdin."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="sigcheck-parent-watch", daemon=True).start()
 
 
 def observe(tf, plan_path: str, out_dir: str) -> None:

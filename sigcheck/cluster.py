@@ -1,0 +1,232 @@
+"""Scan on a Dask cluster: ``--cluster tcp://HOST:8786`` or ``--cluster local[:N]``.
+
+Only module paths travel to the workers, never module bytes: workers read the
+modules (and the result cache) from paths they can see.  Each Dask worker keeps
+one sigcheck runtime Worker per thread -- a child process that imports
+TensorFlow once and runs module after module -- so a module that crashes
+TensorFlow or hangs costs its own child, not the Dask worker; ``--timeout``
+holds per module as on one machine.
+
+A Dask worker that dies (killed, out of memory) while checking a module makes
+the scheduler run the module again elsewhere; if that worker dies too, the
+module is reported as could-not-complete.  ``local`` clusters are configured so
+(``distributed.scheduler.allowed-failures = 1``); a scheduler of your own
+should be started with ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1``.
+
+Modules are submitted a window at a time, and each result is released as soon
+as it is handed on, so neither the client nor the scheduler holds more than a
+few reports whatever the size of the scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import uuid
+from dataclasses import replace
+from itertools import islice
+from typing import Callable, Optional
+
+from .config import Config
+from .errors import UsageError
+from .resolve import is_url
+from .results import ErrorInfo, Report
+
+PLUGIN = "sigcheck"
+LOCAL = "local"
+# One retry for a module whose worker died; no statistical profiler sampling every worker thread
+# every 10 ms, and a calmer event-loop check: overhead a one-machine scan would pay for nothing.
+_LOCAL_SETTINGS = {
+    "distributed.scheduler.allowed-failures": 1,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+}
+_IMPORT_HINT = "--cluster needs Dask distributed, which is not installed: pip install 'sigcheck[dask]'"
+
+try:  # the plugin must subclass Dask's class, yet sigcheck must import without Dask
+    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPluginBase
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _WorkerPluginBase = object
+
+
+def parse_cluster(spec: str) -> tuple:
+    """``local`` -> ("local", cores), ``local:3`` -> ("local", 3), an address -> ("address", it)."""
+    if spec == LOCAL or spec.startswith(LOCAL + ":"):
+        count = spec.partition(":")[2]
+        if not count:
+            return LOCAL, _cores()
+        if not count.isdigit() or int(count) < 1:
+            raise UsageError(f"--cluster {spec}: the number of local workers must be a whole number >= 1")
+        return LOCAL, int(count)
+    if "://" not in spec:
+        raise UsageError(f"--cluster {spec}: give a scheduler address like tcp://HOST:8786, or local[:N]")
+    return "address", spec
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class SigcheckPlugin(_WorkerPluginBase):
+    """Lives in each Dask worker: a pool of sigcheck runtime Workers, one per thread."""
+
+    name = PLUGIN
+
+    def __init__(self, tf_threads: int = 0, start_tensorflow: bool = True, *, read_roots=(),
+                 memory_limit: int = 0, require_sandbox: bool = False):
+        self.tf_threads = tf_threads
+        self.start_tensorflow = start_tensorflow
+        # The runtime Workers' sandboxes grant the scan's modules up front, as on one machine:
+        # a module outside them would cost a fresh child (and a TensorFlow import) each.
+        self.read_roots = tuple(read_roots)
+        self.memory_limit = memory_limit  # 0: this worker's share of its own machine's default
+        self.require_sandbox = require_sandbox
+        self._idle: Optional[queue.Queue] = None
+        self._all: list = []
+
+    def setup(self, worker) -> None:
+        from .runtime.runner import Worker
+
+        self._idle = queue.Queue()
+        from .config import default_max_memory
+
+        threads = self.tf_threads or int(os.environ.get("SIGCHECK_TF_THREADS", "0") or 0)
+        count = max(1, getattr(worker.state, "nthreads", 1))
+        memory = self.memory_limit or default_max_memory() // count
+        roots = [root for root in self.read_roots if os.path.isdir(root)]
+        for _ in range(count):
+            runtime = Worker(threads=threads, read_roots=roots, memory_limit=memory,
+                             require_sandbox=self.require_sandbox)
+            if self.start_tensorflow and roots:
+                runtime.start()  # TensorFlow imports now, once, while the first task travels
+            self._all.append(runtime)
+            self._idle.put(runtime)
+
+    def teardown(self, worker) -> None:
+        for runtime in self._all:
+            runtime.close()
+        self._all = []
+
+    def check(self, handle: str, config: Config, cache_dir: Optional[str]) -> Report:
+        """api.check (behind the cache) on an idle runtime Worker; an exception becomes the
+        task's error, which the client reports for this module alone."""
+        from .api import check
+        from .stream import cached_checker
+
+        runtime = self._idle.get()
+        try:
+            return (cached_checker(cache_dir, config) or check)(handle, config, worker=runtime)
+        finally:
+            self._idle.put(runtime)
+
+
+def check_on_worker(handle: str, config: Config, cache_dir: Optional[str]) -> Report:
+    """The task: runs in a Dask worker thread."""
+    from distributed import get_worker
+
+    return get_worker().plugins[PLUGIN].check(handle, config, cache_dir)
+
+
+class DaskCluster:
+    """A Dask client (and, for ``local[:N]``, its LocalCluster) for the length of a scan."""
+
+    def __init__(self, spec: str, config: Config, read_roots=()):
+        self.kind, self.target = parse_cluster(spec)
+        self.spec = spec
+        self.config = config
+        self.read_roots = tuple(os.path.abspath(root) for root in read_roots)
+        self.client = None
+        self._cluster = None
+
+    def __enter__(self) -> "DaskCluster":
+        try:
+            import dask
+            import distributed
+        except ImportError:
+            raise UsageError(_IMPORT_HINT) from None
+        with dask.config.set(_LOCAL_SETTINGS if self.kind == LOCAL else {}):
+            if self.kind == LOCAL:
+                # The plugin comes with each worker, so TensorFlow imports while the cluster starts.
+                self._cluster = distributed.LocalCluster(
+                    n_workers=self.target, threads_per_worker=1, processes=True, dashboard_address=None,
+                    silence_logs=logging.ERROR, plugins=(self._plugin(),))
+                self.client = distributed.Client(self._cluster)
+            else:
+                try:
+                    self.client = distributed.Client(self.target)
+                except (OSError, TimeoutError) as exc:
+                    raise UsageError(f"--cluster {self.spec}: cannot reach the scheduler ({exc})") from None
+                self.client.register_plugin(self._plugin(), name=PLUGIN)  # workers joining later get it too
+        return self
+
+    def _plugin(self) -> SigcheckPlugin:
+        # --max-memory: shared by the local workers; on a cluster of its own, each Dask worker's bound.
+        memory = self.config.worker_memory(self.target) if self.kind == LOCAL else (self.config.max_memory or 0)
+        return SigcheckPlugin(self._tf_threads(), start_tensorflow=not self.config.static,
+                              read_roots=self.read_roots, memory_limit=memory,
+                              require_sandbox=self.config.require_sandbox)
+
+    def __exit__(self, *exc) -> bool:
+        if self.client is not None:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        return False
+
+    def _tf_threads(self) -> int:
+        """Cores per local worker, so that N children share the machine.  Elsewhere 0: each
+        worker reads SIGCHECK_TF_THREADS from its own environment, or TensorFlow decides."""
+        if self.kind == LOCAL:
+            return max(1, _cores() // self.target)
+        return 0
+
+    def _where(self, path: str) -> str:
+        """The path as the workers see it: absolute for a scheduler elsewhere (another working directory)."""
+        if self.kind == LOCAL or is_url(path):
+            return path
+        return os.path.abspath(path)
+
+    def check(self, handles, config: Config, on_report: Callable[[int, Report], None]) -> None:
+        from distributed import as_completed
+
+        window = max(16, 2 * sum(self.client.nthreads().values()))
+        todo = iter(enumerate(handles))
+        scan = uuid.uuid4().hex[:8]
+        pending = {}
+        running = as_completed()
+
+        def submit(index: int, handle: str) -> None:
+            future = self.client.submit(check_on_worker, self._where(handle), config, config.cache_dir,
+                                        key=f"sigcheck-{scan}-{index}", pure=False)
+            pending[future.key] = (index, handle)
+            running.add(future)
+
+        for index, handle in islice(todo, window):
+            submit(index, handle)
+        for future in running:
+            index, handle = pending.pop(future.key)
+            report = replace(_report_of(future, handle, config), module=handle)
+            future.release()
+            on_report(index, report)
+            following = next(todo, None)
+            if following is not None:
+                submit(*following)
+
+
+def _report_of(future, handle: str, config: Config) -> Report:
+    from distributed import KilledWorker
+
+    if future.status == "finished":
+        return future.result()
+    exc = future.exception()
+    if isinstance(exc, KilledWorker):
+        message = ("could not complete: the Dask worker checking it was lost, and so was the one that "
+                   "retried it (killed, or out of memory)")
+        return Report(module=handle, error=ErrorInfo("lost-worker", message), fail_on=config.fail_on)
+    return Report(module=handle, error=ErrorInfo("internal", f"could not complete on the cluster: "
+                                                             f"{type(exc).__name__}: {exc}"),
+                  fail_on=config.fail_on)
