@@ -34,7 +34,8 @@ class TensorFacts:
     name: Optional[str]  # "op:0"; None for sparse or composite encodings
     dtype: str  # e.g. "float32"
     shape: Shape
-    encoding: str = "dense"  # "dense" | "sparse" | "composite"
+    encoding: str = "dense"  # "dense" | "sparse" | "ragged" | "composite"
+    components: tuple = ()  # every tensor name the TensorInfo refers to ("op:0", ...)
 
     @property
     def rank(self) -> Optional[int]:
@@ -175,6 +176,7 @@ class MetaGraphFacts:
     attachments: tuple  # of AttachmentFacts
     graph: GraphFacts
     restore_op: Optional[str] = None  # SaverDef.restore_op_name, if any
+    variables: tuple = ()  # of facts.variables.VariableFacts: every variable op of the graph
 
     def signature(self, name: str) -> Optional[SignatureFacts]:
         return next((s for s in self.signatures if s.name == name), None)
@@ -214,6 +216,8 @@ class ModuleFacts:
     meta_graphs: tuple  # of MetaGraphFacts, in file order
     schema_version: int = 0
     has_variables: bool = False  # variables/variables.index exists
+    checkpoint: Optional[tuple] = None  # of facts.checkpoint.CheckpointEntry, read from variables.index
+    checkpoint_problem: Optional[str] = None  # why variables.index could not be read
     files: tuple = field(default=())  # relative paths of the module's files
 
     @property

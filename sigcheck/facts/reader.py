@@ -15,6 +15,8 @@ from google.protobuf.message import DecodeError
 
 from ..errors import ReadError
 from . import protos
+from .checkpoint import CheckpointError, read_index
+from .composite import component_names, composite_info
 from .model import (
     AttachmentFacts,
     CollectionFacts,
@@ -28,6 +30,7 @@ from .model import (
     SignatureFacts,
     TensorFacts,
 )
+from .variables import graph_variables
 
 SAVED_MODEL = "saved_model.pb"
 MODULE_DEF = "tfhub_module.pb"
@@ -52,14 +55,26 @@ def read_module(path: str) -> ModuleFacts:
         raise ReadError(f"{saved_model_path}: does not parse as a SavedModel ({_one_line(exc)})") from None
     except OSError as exc:
         raise ReadError(f"{saved_model_path}: cannot be read ({exc.strerror or exc})") from None
+    index = os.path.join(path, "variables", "variables.index")
+    checkpoint, problem = _read_checkpoint(index) if os.path.isfile(index) else (None, None)
     return ModuleFacts(
         path=path,
         module_def=read_module_def(os.path.join(path, MODULE_DEF)),
         meta_graphs=tuple(_meta_graph_facts(m) for m in saved_model.meta_graphs),
         schema_version=saved_model.saved_model_schema_version,
-        has_variables=os.path.isfile(os.path.join(path, "variables", "variables.index")),
+        has_variables=os.path.isfile(index),
         files=_list_files(path),
+        checkpoint=checkpoint,
+        checkpoint_problem=problem,
     )
+
+
+def _read_checkpoint(index: str) -> tuple:
+    """(entries, None), or (None, why variables.index cannot be read)."""
+    try:
+        return read_index(index), None
+    except CheckpointError as exc:
+        return None, str(exc)
 
 
 def read_module_def(path: str) -> ModuleDefFacts:
@@ -111,6 +126,7 @@ def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
         attachments=attachments,
         graph=_graph_facts(meta_graph.graph_def),
         restore_op=meta_graph.saver_def.restore_op_name or None,
+        variables=graph_variables(meta_graph),
     )
 
 
@@ -156,13 +172,18 @@ def _signature_facts(name: str, signature) -> SignatureFacts:
 def _tensor_facts(key: str, info) -> TensorFacts:
     encoding = info.WhichOneof("encoding")
     if encoding == "coo_sparse":
+        sparse = info.coo_sparse
         return TensorFacts(
-            key, info.coo_sparse.values_tensor_name or None, protos.dtype_name(info.dtype),
-            _shape(info.tensor_shape), "sparse",
+            key, sparse.values_tensor_name or None, protos.dtype_name(info.dtype), _shape(info.tensor_shape),
+            "sparse", tuple(n for n in (sparse.values_tensor_name, sparse.indices_tensor_name,
+                                        sparse.dense_shape_tensor_name) if n),
         )
     if encoding == "composite_tensor":
-        return TensorFacts(key, None, protos.dtype_name(info.dtype), _shape(info.tensor_shape), "composite")
-    return TensorFacts(key, info.name or None, protos.dtype_name(info.dtype), _shape(info.tensor_shape))
+        found = composite_info(info)
+        shape = None if found.shape is None else _shape(found.shape)
+        return TensorFacts(key, None, protos.dtype_name(found.dtype), shape, found.encoding, component_names(info))
+    return TensorFacts(key, info.name or None, protos.dtype_name(info.dtype), _shape(info.tensor_shape),
+                       components=(info.name,) if info.name else ())
 
 
 def _shape(shape_proto):
