@@ -10,7 +10,7 @@ itself says, so an unknown composite is still shown, as "composite".
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from . import protos
 
