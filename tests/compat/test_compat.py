@@ -438,7 +438,8 @@ def test_uninitialised_variables_in_the_client_only_where_hub105_fails(name, sub
                                            f"HUB105 is {s.verdict('HUB105')}"
         assert s.verdicts["HUB105"] in BAD, "only the full run finds it"
     elif refusal(s.client)[0] is None and any("outputs" in o for _, _, o in outcomes(s)):
-        assert s.verdict("HUB105") not in BAD, f"the client restores and runs {name}; HUB105 fails"
+        # The static half (it reads the checkpoint index); full runs are judged above where it matters.
+        assert s.verdicts["HUB105"] not in BAD, f"the client restores and runs {name}; HUB105 fails"
 
 
 @pytest.mark.parametrize("name", EVERY_MODULE)
@@ -463,6 +464,8 @@ def test_expected_image_size_agrees_in_every_tag_set(name, subject):
             assert all(f"{height}x{width}" in r["message"] for r in img306), (tags, sig, client, img306)
             if outcome.get("stage") == "call" and "error" in outcome:
                 refused = statuses | {st for c in INPUT_RULES for st in s.statuses(c, sig)}
+                if "does not exist in the graph" in outcome["error"]["message"]:  # a tensor, not the images
+                    refused = s.statuses("HUB106", tags=tags)
                 assert refused & set(BAD), f"hub.Module(spec, tags={tags}) refuses {height}x{width} images for " \
                                            f"{sig} ({outcome['error']['message'][:200]}), yet IMG306 passes"
     if not checked:
