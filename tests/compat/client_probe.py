@@ -67,7 +67,10 @@ def error(exc: BaseException) -> dict:
     message = " ".join(str(exc).split())
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f"{os.sep}tensorflow_hub{os.sep}" in f.filename]
     where = f"{os.path.basename(frames[-1].filename)[:-3]}.{frames[-1].name}" if frames else None
-    return {"error": {"type": type(exc).__name__, "message": message[:600], "where": where}}
+    found = {"type": type(exc).__name__, "message": message[:600], "where": where}
+    if "uninitiali" in message.lower():  # said deep in a long graph-execution message
+        found["uninitialised"] = True
+    return {"error": found}
 
 
 def attempt(fn, *args, **kwargs) -> dict:

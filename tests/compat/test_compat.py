@@ -430,9 +430,9 @@ def test_uninitialised_variables_in_the_client_only_where_hub105_fails(name, sub
     statically and in a full run."""
     s = loaded(subject(name))
     uninitialised = [f"{tags} {sig}: {o['error']['message'][:200]}" for tags, sig, o in outcomes(s)
-                     if "uninitiali" in o.get("error", {}).get("message", "").lower()]
+                     if o.get("error", {}).get("uninitialised")]
     uninitialised += [f"{a['tags']}: {a['error']['message'][:200]}" for a in s.client.get("apply", [])
-                      if "uninitiali" in a.get("error", {}).get("message", "").lower()]
+                      if a.get("error", {}).get("uninitialised")]
     if uninitialised:
         assert s.verdict("HUB105") in BAD, f"the client runs on uninitialised variables ({uninitialised[0]}); " \
                                            f"HUB105 is {s.verdict('HUB105')}"
@@ -440,6 +440,13 @@ def test_uninitialised_variables_in_the_client_only_where_hub105_fails(name, sub
     elif refusal(s.client)[0] is None and any("outputs" in o for _, _, o in outcomes(s)):
         # The static half (it reads the checkpoint index); full runs are judged above where it matters.
         assert s.verdicts["HUB105"] not in BAD, f"the client restores and runs {name}; HUB105 fails"
+
+
+def test_the_client_runs_a_graph_on_uninitialised_variables_hub_module_did_not_restore(subject):
+    """The fixture exists for this: the test above must see the client fail, not skip it."""
+    s = subject("hub105-variables-not-global-with-checkpoint")
+    failures = [o["error"] for _, _, o in outcomes(s) if "error" in o]
+    assert failures and all(e.get("uninitialised") for e in failures), failures
 
 
 @pytest.mark.parametrize("name", EVERY_MODULE)
@@ -470,6 +477,28 @@ def test_expected_image_size_agrees_in_every_tag_set(name, subject):
                                            f"{sig} ({outcome['error']['message'][:200]}), yet IMG306 passes"
     if not checked:
         pytest.skip(f"the client ran no image signature of {name}")
+
+
+@pytest.mark.parametrize("name", ["ported-ragged", "hub-ragged"])
+def test_ragged_tensor_infos_read_as_the_client_shows_them(name, subject):
+    s = subject(name)
+    client = s.client["graphs"][0]["signatures"]["default"]["value"]
+    ours = {t["key"]: t for t in s.facts["meta_graphs"][0]["signatures"]["default"]["inputs"]}
+    assert client["inputs"]["default"] == {"dtype": "int64", "shape": [None, None], "is_sparse": False}
+    assert (ours["default"]["dtype"], ours["default"]["shape"], ours["default"]["encoding"]) == \
+           ("int64", [None, None], "ragged")
+    ran = [o for _, _, o in outcomes(s)]
+    assert ran and all("outputs" in o for o in ran), ran  # the client runs it; sigcheck calls it not-applicable
+    assert s.report["verdict"] == "not-applicable"
+
+
+def test_the_client_reads_each_tag_sets_own_image_module_info(subject):
+    """hub.Module(spec, tags={'train'}) expects 64x64 where {} expects 32x32; IMG306 fails only in {train}."""
+    s = subject("hub103-train-attachment-differs")
+    sizes = {tuple(a["tags"]): a["signatures"]["default"]["expected_image_size"]["value"] for a in s.client["apply"]}
+    assert sizes == {(): [32, 32], ("train",): [64, 64]}
+    assert s.statuses("IMG306", "default", []) == {"pass"} and s.statuses("IMG306", "default", ["train"]) == {"fail"}
+    assert s.statuses("HUB103", tags=["train"]) == {"fail"}
 
 
 # --- the reverse direction: modules from the genuine producer ----------------
