@@ -119,14 +119,15 @@ def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
     signatures = tuple(
         _signature_facts(name, meta_graph.signature_def[name]) for name in sorted(meta_graph.signature_def)
     )
+    graph = _graph_facts(meta_graph.graph_def)
     return MetaGraphFacts(
         tags=tuple(sorted(meta_graph.meta_info_def.tags)),
         signatures=signatures,
         collections=collections,
         attachments=attachments,
-        graph=_graph_facts(meta_graph.graph_def),
+        graph=graph,
         restore_op=meta_graph.saver_def.restore_op_name or None,
-        variables=graph_variables(meta_graph),
+        variables=graph_variables(meta_graph, graph.nodes),
     )
 
 

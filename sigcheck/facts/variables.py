@@ -30,13 +30,16 @@ class VariableFacts:
     checkpoint_shape: Optional[tuple] = None  # the full shape of a partitioned variable
 
 
-def graph_variables(meta_graph) -> tuple:
-    """VariableFacts for every variable op of ``meta_graph`` (a MetaGraphDef proto)."""
+def graph_variables(meta_graph, nodes: tuple) -> tuple:
+    """VariableFacts for every variable op of ``meta_graph`` (a MetaGraphDef proto).
+
+    ``nodes`` are the graph's NodeFacts, in graph_def order: only the variable
+    ops among them are looked up again in the protobuf, which is slow to walk."""
     listed = _collection_variables(meta_graph)
     found = []
-    for node in meta_graph.graph_def.node:
-        if node.op not in VARIABLE_OPS:
-            continue
+    protos_nodes = meta_graph.graph_def.node
+    for index in (i for i, n in enumerate(nodes) if n.op in VARIABLE_OPS):
+        node = protos_nodes[index]
         dtype = node.attr["dtype"].type if "dtype" in node.attr else 0
         shape = node.attr["shape"].shape if "shape" in node.attr else None
         key, full_shape = listed.get(node.name, (node.name, None))
