@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("SIGCHECK_SHARED") or REPO.parent / "shared")  # CI has ../shared
 STATUS_ORDER = ("error", "fail", "warn", "pass", "skip")
 
 # Runs sigcheck's CLI and reports afterwards whether TensorFlow was imported.

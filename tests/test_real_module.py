@@ -1,24 +1,101 @@
-"""The genuine third-party TF1 Hub module in ../shared/data: not an image module."""
+"""The real TF1 Hub modules in ../shared/data/realworld, read, reported and run as the
+genuine client treats them (tests/compat checks the same modules against the client itself).
+
+None is an image module: the genuine client loads and runs them, so sigcheck
+calls them not-applicable and exits 0 -- except the TF2 SavedModel kept there as
+a negative control, which the client refuses for lack of tfhub_module.pb.
+"""
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from helpers import rule_verdicts, run_sigcheck
+from sigcheck.rules import load_rules
+
+RULES = load_rules()
+NOT_IMAGE = {r.code for r in RULES if r.scope == "image"}
+# entry -> (handle inside the entry, verdict, rules that must not pass, HUB105's full-run message)
+EXPECTED = {
+    "deepmind-research__DM21": ("", "not-applicable", {}, "restored 28 variable(s)"),
+    "deepmind-research__DM21m": ("", "not-applicable", {}, "restored 28 variable(s)"),
+    "deepmind-research__DM21mc": ("", "not-applicable", {}, "restored 28 variable(s)"),
+    "deepmind-research__DM21mu": ("", "not-applicable", {}, "restored 28 variable(s)"),
+    "tensorflow_hub__half_plus_two_v1_tgz": ("half_plus_two_v1.tar.gz", "not-applicable", {},
+                                             "restored 2 variable(s)"),
+    "tensorflow_hub__hub_module_v1_mini": ("", "not-applicable", {}, "the graph has no variables"),
+    # A TF2 SavedModel: no tfhub_module.pb, tag set {serve}, saved_model_main_op, and a
+    # save_counter variable outside GLOBAL_VARIABLES.
+    "tensorflow_hub__saved_model_v2_mini": ("", "fail", {"HUB101": "fail", "HUB102": "fail", "HUB104": "fail",
+                                                         "HUB105": "fail"}, "save_counter"),
+}
 
 
-def test_half_plus_two_is_reported_plainly_as_not_an_image_module(shared_data):
-    archive = shared_data / "half_plus_two_v1.tar.gz"
-    run = run_sigcheck("--static", "--format", "json", archive)
-    assert run.returncode == 0 and not run.tensorflow_imported
+@pytest.fixture(scope="module")
+def realworld(shared_data):
+    return shared_data / "realworld"
+
+
+def _handle(realworld, entry) -> str:
+    inner = EXPECTED[entry][0]
+    return str(realworld / entry / inner) if inner else str(realworld / entry)
+
+
+def _expected_verdicts(entry, static: bool) -> dict:
+    bad = EXPECTED[entry][2]
+    return {r.code: "skip" if r.code in NOT_IMAGE or (static and r.stage == "runtime") else bad.get(r.code, "pass")
+            for r in RULES}
+
+
+def test_every_real_world_module_has_an_expectation(realworld):
+    assert sorted(p.name for p in realworld.iterdir() if p.is_dir()) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("entry", sorted(EXPECTED))
+def test_static_report_is_what_the_client_would_do(entry, realworld):
+    run = run_sigcheck("--static", "--format", "json", _handle(realworld, entry))
+    assert not run.tensorflow_imported
     report = run.json
-    assert report["verdict"] == "not-applicable"
-    assert report["facts"]["image_module"] is False and report["facts"]["format"] == "FORMAT_V3"
-    verdicts = rule_verdicts(report)
-    for code in ("HUB101", "HUB102", "HUB103", "HUB104", "SIG201", "SEC601"):
-        assert verdicts[code] == "pass", code
-    image_rules = [c for c in verdicts if c[:3] in ("IMG", "OUT") or c in ("SIG202", "SIG203")]
-    assert image_rules and all(verdicts[c] == "skip" for c in image_rules)
-    skip = next(r for r in report["results"] if r["rule"] == "IMG302")
-    assert skip["message"].startswith("not an image module")
-    rich = run_sigcheck("--static", archive)
+    assert report["verdict"] == EXPECTED[entry][1]
+    assert run.returncode == (1 if EXPECTED[entry][1] == "fail" else 0)
+    assert rule_verdicts(report) == _expected_verdicts(entry, static=True)
+    assert report["facts"]["image_module"] is False
+
+
+@pytest.fixture(scope="module")
+def full_reports(realworld):
+    entries = sorted(EXPECTED)
+    run = run_sigcheck("--format", "json", "--jobs", "2", *[_handle(realworld, e) for e in entries])
+    assert run.returncode == 1, run.stderr  # the TF2 negative control
+    return dict(zip(entries, run.json["reports"]))
+
+
+@pytest.mark.parametrize("entry", sorted(EXPECTED))
+def test_full_run_loads_and_restores_as_the_client_would(entry, full_reports):
+    report = full_reports[entry]
+    assert report["verdict"] == EXPECTED[entry][1]
+    assert rule_verdicts(report) == _expected_verdicts(entry, static=False)
+    hub105 = [r["message"] for r in report["results"] if r["rule"] == "HUB105"]
+    assert any(EXPECTED[entry][3] in m for m in hub105), hub105
+
+
+def test_scan_of_legitimate_non_image_modules_exits_0(realworld, modules, tmp_path):
+    """A folder of real non-image modules plus tensorflow_hub's double/square test module."""
+    for entry, (inner, verdict, _, _) in EXPECTED.items():
+        if verdict == "not-applicable":
+            source = realworld / entry
+            shutil.copytree(source, tmp_path / entry) if not inner else shutil.copy(source / inner, tmp_path)
+    shutil.copytree(modules.build("ported-multi-signature"), tmp_path / "multi-signature")
+    run = run_sigcheck("scan", "--static", "--format", "json", tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:]
+    document = run.json
+    assert document["summary"]["modules"] == 7
+    assert document["summary"]["verdicts"] == {"not-applicable": 7}
+
+
+def test_half_plus_two_reads_as_not_an_image_module_in_the_terminal(realworld):
+    rich = run_sigcheck("--static", _handle(realworld, "tensorflow_hub__half_plus_two_v1_tgz"))
     assert rich.returncode == 0
     assert rich.stdout.rstrip().splitlines()[-1].startswith("NOT AN IMAGE MODULE")

@@ -198,8 +198,8 @@ def test_restore_ops_must_read_the_savers_filename_tensor(modules):
 
 def test_without_a_saver_def_the_default_savers_tensors_are_walked(modules):
     meta = read_module(modules.build("fv-conformant")).primary
-    assert not meta.has_saver_def and meta.variables
-    assert {v.collection for v in meta.variables} >= {"variables", "trainable_variables"}
+    assert not meta.has_saver_def and meta.variable_defs
+    assert {v.collection for v in meta.variable_defs} >= {"variables", "trainable_variables"}
     with_def = replace(meta, has_saver_def=True)
     hostile = read_module(modules.build("sec601-default-saver")).primary
     assert [f.op for f in unsafe_ops(hostile, OPTIONS)] == ["WriteFile"]

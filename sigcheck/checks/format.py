@@ -99,7 +99,21 @@ def _differences(expected, actual) -> list:
                 a, b = want_t[key], got_t[key]
                 if (a.dtype, a.shape, a.encoding) != (b.dtype, b.shape, b.encoding):
                     found.append(f"{name} {kind[:-1]} {key} is {b.describe()}, expected {a.describe()}")
+    want, got = _attachments_text(expected), _attachments_text(actual)
+    if want != got:
+        found.append(f"attachments are {got}, expected {want}")
     return found
+
+
+def _attachments_text(meta) -> str:
+    """What hub.Module(spec, tags) would read from the tag set's attachments."""
+    shown = []
+    for attachment in meta.attachments:
+        if attachment.image_size is not None:
+            shown.append(f"{attachment.key} {attachment.image_size.height}x{attachment.image_size.width}")
+        else:
+            shown.append(f"{attachment.key or '?'} ({attachment.size} bytes)")
+    return "[" + ", ".join(shown) + "]"
 
 
 @check("HUB104")

@@ -1,44 +1,10 @@
-"""HUB105, RUN501, RUN502: the module loads, runs at every batch size, stays finite."""
+"""RUN501, RUN502: the module runs at every batch size and stays finite."""
 
 from __future__ import annotations
 
 from ..facts.model import format_shape, format_tags
 from . import check, location, passed, skipped, violated
 from ._observed import image_name, observed
-
-
-@check("HUB105")
-def variables(ctx, options):
-    for meta in ctx.facts.meta_graphs:
-        run = ctx.observations.for_tags(meta.tags) if ctx.observations is not None else None
-        where = {"tags": meta.tags, "location": location(meta.tags, "variables")}
-        if run is None:
-            yield _static_variables(ctx, meta, where)
-        elif run.variables_error:
-            yield violated(f"{format_tags(meta.tags)}: the checkpoint in variables/ does not restore into the "
-                           f"graph: {run.variables_error}", evidence="restore", **where)
-        elif run.load_error:
-            yield skipped(f"{format_tags(meta.tags)}: the graph itself could not be loaded (see RUN501)", **where)
-        elif run.variables:
-            yield passed(f"{format_tags(meta.tags)}: restored {run.variables} variable(s) from variables/",
-                         evidence="restore", **where)
-        else:
-            yield passed(f"{format_tags(meta.tags)}: the graph has no variables", evidence="restore", **where)
-
-
-_VARIABLE_OPS = ("VarHandleOp", "VariableV2", "Variable")
-
-
-def _static_variables(ctx, meta, where):
-    """Without a run: a graph with variables needs variables/variables.index."""
-    count = sum(1 for n in meta.graph.nodes if n.op in _VARIABLE_OPS)
-    if not count:
-        return passed(f"{format_tags(meta.tags)}: the graph has no variables", evidence="static", **where)
-    if not ctx.facts.has_variables:
-        return violated(f"{format_tags(meta.tags)}: the graph has {count} variable(s) but variables/variables.index "
-                        "is missing", evidence="static", **where)
-    return passed(f"{format_tags(meta.tags)}: {count} variable(s) and a checkpoint in variables/ (whether it "
-                  "restores is checked when the module runs)", evidence="static", **where)
 
 
 def _shape_problem(actual: tuple, declared, batch: int):

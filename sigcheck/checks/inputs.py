@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..facts.image import IMAGES, expected_image_size, image_input
-from ..facts.model import format_shape
-from . import check, passed, skipped, violated
+from ..facts.model import format_shape, format_tags
+from . import check, location, passed, skipped, violated
 
 
 def _each_image_input(ctx):
@@ -113,29 +113,39 @@ def input_size(ctx, options):
 
 @check("IMG306")
 def expected_size(ctx, options):
-    meta = ctx.primary
+    """Every tag set resolves the size through its own attachments, as hub.Module(spec, tags) did."""
+    for meta in ctx.facts.meta_graphs:
+        for signature in ctx.image_signatures_in(meta):
+            yield _expected_size(meta, signature, _where(ctx, meta, signature))
+
+
+def _where(ctx, meta, signature) -> dict:
+    tensor = image_input(signature)
+    where = ctx.where(signature, "inputs", tensor.key if tensor else "")
+    if meta is not ctx.primary:
+        where = {**where, "tags": meta.tags,
+                 "location": location(meta.tags, "signatures", signature.name, "inputs", tensor.key if tensor else "")}
+    return where
+
+
+def _expected_size(meta, signature, where):
     info = meta.image_module_info
-    for signature in ctx.image_signatures:
-        tensor = image_input(signature)
-        where = ctx.where(signature, "inputs", tensor.key if tensor else "")
-        if info is not None and info.problem:
-            yield violated(f"the image_module_info attachment is broken: {info.problem}", **where)
-            continue
-        expected = expected_image_size(meta, signature)
-        if expected.size is None:
-            yield violated(f"hub.get_expected_image_size(signature='{signature.name}') would raise "
-                           f"ValueError: {expected.problem}", **where)
-            continue
-        size = f"{expected.size.height}x{expected.size.width}"
-        if expected.source == "image_module_info" and tensor is not None and _rank4(tensor):
-            height, width = tensor.shape[1], tensor.shape[2]
-            if (height not in (None, expected.size.height)) or (width not in (None, expected.size.width)):
-                yield violated(
-                    f"the attached ImageModuleInfo says {size}, but '{tensor.key}' is "
-                    f"{format_shape(tensor.shape)}; consumers would resize to {size} and fail to feed it",
-                    **where)
-                continue
-        source = "the attached ImageModuleInfo" if expected.source == "image_module_info" else "the input shape"
-        count = meta.image_module_info_count
-        note = f" (the last of {count} image_module_info attachments, as hub.Module read them)" if count > 1 else ""
-        yield passed(f"expected image size {size}, from {source}{note}", **where)
+    tensor = image_input(signature)
+    graph = "" if meta.tags == () else f"in {format_tags(meta.tags)}: "
+    if info is not None and info.problem:
+        return violated(f"{graph}the image_module_info attachment is broken: {info.problem}", **where)
+    expected = expected_image_size(meta, signature)
+    if expected.size is None:
+        return violated(f"{graph}hub.get_expected_image_size(signature='{signature.name}') would raise "
+                        f"ValueError: {expected.problem}", **where)
+    size = f"{expected.size.height}x{expected.size.width}"
+    if expected.source == "image_module_info" and tensor is not None and _rank4(tensor):
+        height, width = tensor.shape[1], tensor.shape[2]
+        if (height not in (None, expected.size.height)) or (width not in (None, expected.size.width)):
+            return violated(
+                f"{graph}the attached ImageModuleInfo says {size}, but '{tensor.key}' is "
+                f"{format_shape(tensor.shape)}; consumers would resize to {size} and fail to feed it", **where)
+    source = "the attached ImageModuleInfo" if expected.source == "image_module_info" else "the input shape"
+    count = meta.image_module_info_count
+    note = f" (the last of {count} image_module_info attachments, as hub.Module read them)" if count > 1 else ""
+    return passed(f"{graph}expected image size {size}, from {source}{note}", **where)

@@ -69,7 +69,7 @@ def execution_roots(meta) -> list:
 
 def default_saver_roots(meta) -> list:
     """What the default Saver TensorFlow builds without a saver_def restores into."""
-    roots = [(f"variable in {v.collection} ({field})", name) for v in meta.variables for field, name in v.named()]
+    roots = [(f"variable in {v.collection} ({field})", name) for v in meta.variable_defs for field, name in v.named()]
     for key in SAVER_COLLECTIONS:
         collection = meta.collection(key)
         if collection is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..facts.image import DEFAULT, IMAGES, TASK_SIGNATURES
 from . import check, location, passed, skipped, violated
+from ._aliases import resolve_alias
 
 
 def _interface_text(signature) -> str:
@@ -50,11 +51,37 @@ def default_matches_task(ctx, options):
     if not named:
         yield skipped("no named image signature to compare 'default' with (see SIG202)", **where)
         return
-    same = [s.name for s in named if s.interface() == default.interface()]
-    if same:
-        yield passed(f"'default' has the same interface as {', '.join(same)}", **where)
+    same = [s for s in named if s.interface() == default.interface()]
+    if not same:
+        compared = "; ".join(f"{s.name}: {_interface_text(s)}" for s in named)
+        yield violated(
+            f"'default' ({_interface_text(default)}) matches none of the named image signatures ({compared})",
+            **where)
         return
-    compared = "; ".join(f"{s.name}: {_interface_text(s)}" for s in named)
-    yield violated(
-        f"'default' ({_interface_text(default)}) matches none of the named image signatures ({compared})",
-        **where)
+    differences = {s.name: _tensor_differences(meta.graph, default, s) for s in same}
+    equal = [name for name, found in differences.items() if not found]
+    if equal:
+        yield passed(f"'default' has the same inputs and outputs as {', '.join(equal)}", **where)
+        return
+    shown = "; ".join(f"{name}: {', '.join(found)}" for name, found in differences.items())
+    yield violated(f"'default' has the interface of {', '.join(differences)} but computes something else: {shown}",
+                   **where)
+
+
+def _tensor_differences(graph, default, named) -> list:
+    """Where ``default``'s images input or default output is another tensor than ``named``'s."""
+    found = []
+    for kind, key in (("input", IMAGES), ("output", DEFAULT)):
+        ours = (default.input if kind == "input" else default.output)(key)
+        theirs = (named.input if kind == "input" else named.output)(key)
+        if ours is None or theirs is None or not ours.name or not theirs.name:
+            continue
+        if resolve_alias(graph, ours.name) != resolve_alias(graph, theirs.name):
+            found.append(f"{kind} '{key}' is {_shown(graph, ours.name)} in 'default' but "
+                         f"{_shown(graph, theirs.name)} in '{named.name}'")
+    return found
+
+
+def _shown(graph, tensor: str) -> str:
+    resolved = resolve_alias(graph, tensor)
+    return tensor if resolved == tensor else f"{tensor} (= {resolved})"

@@ -34,15 +34,16 @@ class TensorFacts:
     name: Optional[str]  # "op:0"; None for sparse or composite encodings
     dtype: str  # e.g. "float32"
     shape: Shape
-    encoding: str = "dense"  # "dense" | "sparse" | "composite"
-    # Every tensor a fetch of this TensorInfo runs: the sparse triple or the
-    # composite's components (recursively); () for dense, where it is ``name``.
+    encoding: str = "dense"  # "dense" | "sparse" | "ragged" | "composite"
+    # Every tensor name the TensorInfo refers to: the dense name, the sparse
+    # triple or the composite's components (recursively); may include "" when
+    # the TensorInfo is malformed (HUB106 and SEC601 judge that).
     components: tuple = ()
 
     @property
     def fetched(self) -> tuple:
         """Names of the tensors that fetching this TensorInfo runs (may include "")."""
-        return self.components if self.encoding != "dense" else (self.name or "",)
+        return self.components or (self.name or "",)
 
     @property
     def rank(self) -> Optional[int]:
@@ -186,7 +187,7 @@ class AttachmentFacts:
 
 
 @dataclass(frozen=True)
-class VariableFacts:
+class VariableDefFacts:
     """The tensor names of one VariableDef in a variables collection.
 
     TensorFlow's default Saver (used when a meta graph has no saver_def)
@@ -215,7 +216,7 @@ class MetaGraphFacts:
     tags_as_written: Optional[tuple] = None  # meta_info_def.tags in file order, repeats kept
     has_saver_def: bool = False  # a saver_def is recorded (else the loader builds a default Saver)
     saver_filename: Optional[str] = None  # SaverDef.filename_tensor_name: what the restore is fed
-    variables: tuple = ()  # of VariableFacts, from the variables collections
+    variable_defs: tuple = ()  # of VariableDefFacts, from the variables collections
 
     @property
     def repeated_tags(self) -> tuple:
@@ -224,6 +225,7 @@ class MetaGraphFacts:
         for tag in self.tags if self.tags_as_written is None else self.tags_as_written:
             (repeated if tag in seen else seen).add(tag)
         return tuple(sorted(repeated))
+    variables: tuple = ()  # of facts.variables.VariableFacts: every variable op of the graph
 
     def signature(self, name: str) -> Optional[SignatureFacts]:
         return next((s for s in self.signatures if s.name == name), None)
@@ -263,6 +265,8 @@ class ModuleFacts:
     meta_graphs: tuple  # of MetaGraphFacts, in file order
     schema_version: int = 0
     has_variables: bool = False  # variables/variables.index exists
+    checkpoint: Optional[tuple] = None  # of facts.checkpoint.CheckpointEntry, read from variables.index
+    checkpoint_problem: Optional[str] = None  # why variables.index could not be read
     files: tuple = field(default=())  # relative paths of the module's files
 
     @property

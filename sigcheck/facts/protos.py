@@ -60,10 +60,12 @@ _TF_MESSAGES: dict[str, list[tuple]] = {
         ("save_tensor_name", 2, "string", False),
         ("restore_op_name", 3, "string", False),
     ],
+    # variable.proto: an entry of the variables collections (GLOBAL_VARIABLES, ...).
     "VariableDef": [
         ("variable_name", 1, "string", False),
         ("initializer_name", 2, "string", False),
         ("snapshot_name", 3, "string", False),
+        ("save_slice_info_def", 4, "SaveSliceInfoDef", False),
         ("initial_value_name", 6, "string", False),
     ],
     "AssetFileDef": [
@@ -150,8 +152,41 @@ _TF_MESSAGES: dict[str, list[tuple]] = {
         ("dense_shape_tensor_name", 3, "string", False),
     ],
     "CompositeTensor": [
+        ("type_spec", 1, "TypeSpecProto", False),
         ("components", 2, "TensorInfo", True),
     ],
+    # struct.proto: how a composite tensor's TypeSpec (ragged, sparse) is encoded.
+    "TypeSpecProto": [
+        ("type_spec_class", 1, "int32", False),
+        ("type_state", 2, "StructuredValue", False),
+        ("type_spec_class_name", 3, "string", False),
+    ],
+    "StructuredValue": [
+        ("none_value", 1, "NoneValue", False),
+        ("int64_value", 12, "int64", False),
+        ("string_value", 13, "string", False),
+        ("bool_value", 14, "bool", False),
+        ("tensor_shape_value", 31, "TensorShapeProto", False),
+        ("tensor_dtype_value", 32, "int32", False),
+        ("list_value", 51, "ValueList", False),
+        ("tuple_value", 52, "ValueList", False),
+    ],
+    "NoneValue": [],
+    # tensor_bundle.proto: one entry of variables/variables.index.
+    "BundleEntryProto": [
+        ("dtype", 1, "int32", False),
+        ("shape", 2, "TensorShapeProto", False),
+        ("shard_id", 3, "int32", False),
+        ("offset", 4, "int64", False),
+        ("size", 5, "int64", False),
+        ("slices", 7, "TensorSliceProto", True),
+    ],
+    "TensorSliceProto": [],
+    "SaveSliceInfoDef": [
+        ("full_name", 1, "string", False),
+        ("full_shape", 2, "int64", True),
+    ],
+    "ValueList": [("values", 1, "StructuredValue", True)],
     "TensorShapeProto": [
         ("dim", 2, "Dim", True),
         ("unknown_rank", 3, "bool", False),
@@ -180,6 +215,8 @@ _ONEOFS = {
     "AttrValue": ("value", ["list", "s", "i", "f", "b", "type", "shape", "tensor", "placeholder", "func"]),
     "TensorInfo": ("encoding", ["name", "coo_sparse", "composite_tensor"]),
     "CollectionDef": ("kind", ["node_list", "bytes_list", "int64_list", "float_list", "any_list"]),
+    "StructuredValue": ("kind", ["none_value", "int64_value", "string_value", "bool_value", "tensor_shape_value",
+                                 "tensor_dtype_value", "list_value", "tuple_value"]),
 }
 
 _HUB_MESSAGES: dict[str, list[tuple]] = {
@@ -249,12 +286,18 @@ SavedModel = _cls("sigcheck.tf.SavedModel")
 MetaGraphDef = _cls("sigcheck.tf.MetaGraphDef")
 SignatureDef = _cls("sigcheck.tf.SignatureDef")
 TensorInfo = _cls("sigcheck.tf.TensorInfo")
+StructuredValue = _cls("sigcheck.tf.StructuredValue")
+BundleEntryProto = _cls("sigcheck.tf.BundleEntryProto")
 GraphDef = _cls("sigcheck.tf.GraphDef")
 NodeDef = _cls("sigcheck.tf.NodeDef")
 VariableDef = _cls("sigcheck.tf.VariableDef")
 ModuleDef = _cls("sigcheck.hub.ModuleDef")
 ModuleAttachment = _cls("sigcheck.hub.ModuleAttachment")
 ImageModuleInfo = _cls("sigcheck.hub.ImageModuleInfo")
+
+# TypeSpecProto.TypeSpecClass values (struct.proto).
+SPARSE_TENSOR_SPEC = 1
+RAGGED_TENSOR_SPEC = 3
 
 FORMAT_UNSPECIFIED = 0
 FORMAT_V3 = 3

@@ -15,6 +15,8 @@ from google.protobuf.message import DecodeError
 
 from ..errors import ReadError
 from . import protos
+from .checkpoint import CheckpointError, read_index
+from .composite import composite_info
 from .model import (
     AttachmentFacts,
     CollectionFacts,
@@ -27,8 +29,9 @@ from .model import (
     NodeFacts,
     SignatureFacts,
     TensorFacts,
-    VariableFacts,
+    VariableDefFacts,
 )
+from .variables import graph_variables
 
 SAVED_MODEL = "saved_model.pb"
 MODULE_DEF = "tfhub_module.pb"
@@ -58,14 +61,26 @@ def read_module(path: str) -> ModuleFacts:
         raise ReadError(f"{saved_model_path}: does not parse as a SavedModel ({_one_line(exc)})") from None
     except OSError as exc:
         raise ReadError(f"{saved_model_path}: cannot be read ({exc.strerror or exc})") from None
+    index = os.path.join(path, "variables", "variables.index")
+    checkpoint, problem = _read_checkpoint(index) if os.path.isfile(index) else (None, None)
     return ModuleFacts(
         path=path,
         module_def=read_module_def(os.path.join(path, MODULE_DEF)),
         meta_graphs=tuple(_meta_graph_facts(m) for m in saved_model.meta_graphs),
         schema_version=saved_model.saved_model_schema_version,
-        has_variables=os.path.isfile(os.path.join(path, "variables", "variables.index")),
+        has_variables=os.path.isfile(index),
         files=_list_files(path),
+        checkpoint=checkpoint,
+        checkpoint_problem=problem,
     )
+
+
+def _read_checkpoint(index: str) -> tuple:
+    """(entries, None), or (None, why variables.index cannot be read)."""
+    try:
+        return read_index(index), None
+    except CheckpointError as exc:
+        return None, str(exc)
 
 
 def read_module_def(path: str) -> ModuleDefFacts:
@@ -111,17 +126,19 @@ def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
         _signature_facts(name, meta_graph.signature_def[name]) for name in sorted(meta_graph.signature_def)
     )
     tags = tuple(meta_graph.meta_info_def.tags)
+    graph = _graph_facts(meta_graph.graph_def)
     return MetaGraphFacts(
         tags=tuple(sorted(set(tags))),
         signatures=signatures,
         collections=collections,
         attachments=attachments,
-        graph=_graph_facts(meta_graph.graph_def),
+        graph=graph,
         restore_op=meta_graph.saver_def.restore_op_name or None,
         tags_as_written=tags,
         has_saver_def=meta_graph.HasField("saver_def"),
         saver_filename=meta_graph.saver_def.filename_tensor_name or None,
-        variables=_variable_facts(meta_graph.collection_def),
+        variable_defs=_variable_facts(meta_graph.collection_def),
+        variables=graph_variables(meta_graph, graph.nodes),
     )
 
 
@@ -139,7 +156,7 @@ def _variable_facts(collection_def) -> tuple:
                 variable.ParseFromString(raw)
             except (DecodeError, RuntimeError, ValueError):
                 continue
-            found.append(VariableFacts(key, variable.variable_name, variable.snapshot_name,
+            found.append(VariableDefFacts(key, variable.variable_name, variable.snapshot_name,
                                        variable.initializer_name, variable.initial_value_name))
     return tuple(found)
 
@@ -189,13 +206,14 @@ def _tensor_facts(key: str, info) -> TensorFacts:
         sparse = info.coo_sparse
         return TensorFacts(
             key, sparse.values_tensor_name or None, protos.dtype_name(info.dtype),
-            _shape(info.tensor_shape), "sparse",
-            (sparse.values_tensor_name, sparse.indices_tensor_name, sparse.dense_shape_tensor_name),
+            _shape(info.tensor_shape), "sparse", _component_names(info),
         )
     if encoding == "composite_tensor":
-        return TensorFacts(key, None, protos.dtype_name(info.dtype), _shape(info.tensor_shape), "composite",
-                           _component_names(info))
-    return TensorFacts(key, info.name or None, protos.dtype_name(info.dtype), _shape(info.tensor_shape))
+        found = composite_info(info)
+        shape = None if found.shape is None else _shape(found.shape)
+        return TensorFacts(key, None, protos.dtype_name(found.dtype), shape, found.encoding, _component_names(info))
+    return TensorFacts(key, info.name or None, protos.dtype_name(info.dtype), _shape(info.tensor_shape),
+                       components=_component_names(info))
 
 
 def _component_names(info) -> tuple:

@@ -32,6 +32,7 @@ def summarize(facts: ModuleFacts, directory: str) -> dict:
         "num_outputs": None,
         "image_module_info": None,
         "has_variables": facts.has_variables,
+        "checkpoint_tensors": None if facts.checkpoint is None else len(facts.checkpoint),
         "meta_graphs": [],
     }
     if not facts.meta_graphs:
@@ -60,6 +61,7 @@ def summarize(facts: ModuleFacts, directory: str) -> dict:
             "attachments": [a.key for a in meta.attachments],
             "nodes": len(meta.graph.nodes),
             "functions": len(meta.graph.functions),
+            "variables": len(meta.variables),
         }
         for meta in facts.meta_graphs
     ]

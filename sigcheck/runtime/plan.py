@@ -137,7 +137,7 @@ def _tag_set_plan(meta, signature_names, probes, max_batch_bytes) -> TagSetPlan:
         signature = meta.signature(name)
         tensor = image_input(signature)
         size = image_size_for_inference(meta, signature)
-        reason = _why_unrunnable(signature, tensor, size)
+        reason = _why_unrunnable(signature, tensor, size) or _absent_tensor(meta, signature)
         if reason is None:
             largest = max(len(p.images) for p in probes)
             needed = batches.batch_bytes(largest, size.height, size.width)
@@ -157,6 +157,15 @@ def _tag_set_plan(meta, signature_names, probes, max_batch_bytes) -> TagSetPlan:
             groups[key] = Group(tensor.name, tensor.dtype, size.height, size.width, tensor.shape[0] or 0,
                                 (name,), outputs, probes)
     return TagSetPlan(meta.tags, tuple(groups.values()), tuple(unrunnable))
+
+
+def _absent_tensor(meta, signature):
+    """Why a signature naming a node its graph lacks cannot be fetched (HUB106 reports it)."""
+    for tensor in signature.inputs + signature.outputs:
+        for name in tensor.components:
+            if name.split(":", 1)[0] not in meta.graph.by_name:
+                return f"'{tensor.key}' is {name}, which is not in the graph (see HUB106)"
+    return None
 
 
 def _why_unrunnable(signature, tensor, size):

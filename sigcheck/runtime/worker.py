@@ -21,7 +21,9 @@ import time
 import numpy as np
 
 from . import batches, sandbox
+from .paths import tensorflow_path
 from .plan import Plan
+from .variables import describe_outside, outside_global_variables, variable_ops
 
 
 class StoppedBySandbox(Exception):
@@ -91,7 +93,7 @@ def observe(tf, plan_path: str, out_dir: str) -> None:
         plan = Plan.from_json(f.read())
     from tensorflow.python.saved_model import loader_impl
 
-    loader = loader_impl.SavedModelLoader(plan.module_dir)
+    loader = loader_impl.SavedModelLoader(tensorflow_path(plan.module_dir, out_dir))
     observed = {"tag_sets": []}
     arrays = {}
     images = {}
@@ -137,7 +139,11 @@ def _load(tf, loader, session, tags) -> dict:
         result["load_error"] = _describe(exc)
         return result
     with session.graph.as_default():
-        result["variables"] = len(tf.compat.v1.global_variables())
+        result["variables"] = len(variable_ops(session.graph))
+        outside = outside_global_variables(tf, session.graph)
+        if outside:
+            result["variables_error"] = describe_outside(outside, result["variables"])
+            return result
         try:
             mismatch = _checkpoint_mismatch(tf, loader.variables_path) if result["variables"] else None
             if mismatch:

@@ -67,7 +67,10 @@ def error(exc: BaseException) -> dict:
     message = " ".join(str(exc).split())
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f"{os.sep}tensorflow_hub{os.sep}" in f.filename]
     where = f"{os.path.basename(frames[-1].filename)[:-3]}.{frames[-1].name}" if frames else None
-    return {"error": {"type": type(exc).__name__, "message": message[:600], "where": where}}
+    found = {"type": type(exc).__name__, "message": message[:600], "where": where}
+    if "uninitiali" in message.lower():  # said deep in a long graph-execution message
+        found["uninitialised"] = True
+    return {"error": found}
 
 
 def attempt(fn, *args, **kwargs) -> dict:
@@ -153,13 +156,16 @@ def apply_graph(path, spec, tags, record, batch, run_timeout, timed_out) -> None
             return outcome(None, error(exc))
         built = {}
         for name in sorted(spec.get_signature_names(tags=tags)):
+            # What a consumer of this tag set resizes to: the attachments of the graph it loaded.
+            expected = attempt(lambda n=name: list(hub.get_expected_image_size(module, n)))
+            seen = {"expected_image_size": expected}
             try:
-                feeds = make_inputs(spec, name, tags, record, batch)
+                feeds = make_inputs(spec, name, tags, expected, batch)
                 built[name] = (feeds, module(feeds["tensors"], signature=name, as_dict=True))
             except NotFed as exc:
-                outcome(name, {"skipped": str(exc)})
+                outcome(name, {"skipped": str(exc), **seen})
             except Exception as exc:  # hub.Module refused the inputs or the signature
-                outcome(name, {"stage": "call", **error(exc)})
+                outcome(name, {"stage": "call", **error(exc), **seen})
         options = tf1.RunOptions(timeout_in_ms=int(run_timeout * 1000))
         with tf1.Session(graph=graph) as session:
             try:
@@ -167,8 +173,9 @@ def apply_graph(path, spec, tags, record, batch, run_timeout, timed_out) -> None
             except Exception as exc:
                 return outcome(None, error(exc))
             for name, (feeds, outputs) in built.items():
+                seen = {"expected_image_size": feeds["expected_image_size"]}
                 if timed_out:
-                    outcome(name, {"skipped": f"not run: {timed_out[0]} timed out before"})
+                    outcome(name, {"skipped": f"not run: {timed_out[0]} timed out before", **seen})
                     continue
                 emit("running", path=path, tags=tags, signature=name)
                 try:
@@ -176,27 +183,37 @@ def apply_graph(path, spec, tags, record, batch, run_timeout, timed_out) -> None
                 except Exception as exc:
                     if isinstance(exc, tf.errors.DeadlineExceededError):
                         timed_out.append(f"{name} in {{{', '.join(tags)}}}")
-                    outcome(name, {"stage": "run", "fed": feeds["shapes"], **error(exc)})
+                    outcome(name, {"stage": "run", "fed": feeds["shapes"], **error(exc), **seen})
                     continue
-                outcome(name, {"stage": "run", "fed": feeds["shapes"],
+                outcome(name, {"stage": "run", "fed": feeds["shapes"], **seen,
                                "outputs": {k: describe_value(v, outputs[k]) for k, v in values.items()}})
 
 
-def make_inputs(spec, name, tags, record, batch) -> dict:
+def make_inputs(spec, name, tags, expected, batch) -> dict:
     """What the documented consumer call feeds: images float32 [batch, height, width, 3]
-    with values in [0, 1] at ``hub.get_expected_image_size``; other inputs as declared."""
+    with values in [0, 1] at ``hub.get_expected_image_size`` of the loaded tag set;
+    other inputs (and every input of a signature that is not an image signature) as declared."""
     rng = np.random.RandomState(SEED)
     infos = spec.get_input_info_dict(name, tags)
-    image_key = "images" if "images" in infos else (next(iter(infos)) if len(infos) == 1 else None)
+    image_key = "images" if "images" in infos else (
+        next(iter(infos)) if len(infos) == 1 and "value" in expected else None)
     tensors, shapes = {}, {}
     for key, info in sorted(infos.items()):
         declared = info.get_shape()
         if key == image_key:
-            dims, dtype = [batch, *image_size(record, name, declared), 3], tf.float32
+            if "error" in expected:
+                raise NotFed(f"no image size: get_expected_image_size raised {expected['error']['type']}")
+            dims, dtype = [batch, *expected["value"], 3], tf.float32
         elif info.is_sparse:  # an empty sparse batch: [batch, 1, ...]
             dims = [batch] + [d or 1 for d in declared.as_list()[1:]]
             tensors[key] = tf.SparseTensor(tf.zeros([0, len(dims)], tf.int64), tf.zeros([0], info.dtype), dims)
             shapes[key] = dims
+            continue
+        elif isinstance(getattr(info, "type_spec", None), tf.RaggedTensorSpec):  # rows of 2, 0, 1, ... values
+            lengths = [(2, 0, 1)[i % 3] for i in range(batch)]
+            values = tf.constant(random_array(rng, info.dtype, [sum(lengths)]), dtype=info.dtype)
+            tensors[key] = tf.RaggedTensor.from_row_lengths(values, tf.constant(lengths, tf.int64))
+            shapes[key] = [batch, None]
             continue
         else:
             dims, dtype = ([None] * 4 if declared.rank is None else declared.as_list()), info.dtype
@@ -207,19 +224,7 @@ def make_inputs(spec, name, tags, record, batch) -> dict:
             raise NotFed(f"input {key!r} would be {dims}: too large to feed in a probe")
         tensors[key] = tf.constant(random_array(rng, dtype, dims), dtype=dtype)
         shapes[key] = dims
-    return {"tensors": tensors, "shapes": shapes}
-
-
-def image_size(record, name, declared) -> list:
-    expected = record["expected_image_size"].get(name)
-    if expected is not None and "error" in expected:
-        raise NotFed(f"no image size: get_expected_image_size raised {expected['error']['type']}")
-    if expected is not None:
-        return expected["value"]
-    dims = declared.as_list() if declared.rank == 4 else [None] * 4
-    if None in dims[1:3]:  # no {} graph to ask, and the input does not say
-        raise NotFed(f"no image size: no {{}} graph and the input is {declared}")
-    return dims[1:3]
+    return {"tensors": tensors, "shapes": shapes, "expected_image_size": expected}
 
 
 def random_array(rng, dtype, dims):
@@ -233,8 +238,14 @@ def random_array(rng, dtype, dims):
 
 
 def describe_value(value, tensor) -> dict:
-    value = np.asarray(value)
     static = tensor.shape
+    if hasattr(value, "flat_values"):  # a RaggedTensorValue: rows, then ragged dimensions
+        flat = np.asarray(value.flat_values)
+        rank = value.ragged_rank
+        return {"shape": [len(value.row_splits) - 1] + [None] * rank + list(flat.shape[1:]),
+                "dtype": flat.dtype.name, "static_shape": None if static.rank is None else static.as_list(),
+                "finite": bool(np.all(np.isfinite(flat))) if flat.dtype.kind == "f" else None}
+    value = np.asarray(value)
     return {
         "shape": list(value.shape),
         "dtype": value.dtype.name,
@@ -283,6 +294,24 @@ def _conv(x, filters, name):
         return tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, weights, [1, 2, 2, 1], "SAME"), biases))
 
 
+def multi_signature_module():
+    """tensorflow_hub 0.15's native_module_test.multi_signature_module: no `default`."""
+    x = tf1.placeholder(tf.float32, shape=[None])
+    hub.add_signature("double", {"x": x}, {"y": 2 * x})
+    z = tf1.placeholder(tf.float32, shape=[None])
+    hub.add_signature("square", {"z": z}, {"z_out": z * z})
+
+
+def ragged_module():
+    """A ragged int64 batch of rows squared, as tensorflow_hub's ragged-tensor test module."""
+    x = tf1.ragged.placeholder(tf.int64, ragged_rank=1, value_shape=[])
+    hub.add_signature(inputs=x, outputs=x * x)
+
+
+MODULE_FNS = {"feature_vector": feature_vector_fn, "multi_signature": multi_signature_module,
+              "ragged": ragged_module}
+
+
 def produce(out_dir: str) -> list:
     """Export every produced.MODULES entry; return the paths exported."""
     os.makedirs(out_dir, exist_ok=True)
@@ -290,7 +319,7 @@ def produce(out_dir: str) -> list:
     for module in MODULES:
         path = os.path.join(out_dir, module.name)
         try:
-            export(path, module.args)
+            export(path, module.args, module.fn)
         except Exception as exc:
             emit("produced", name=module.name, entry={"path": path, **error(exc)})
             continue
@@ -299,17 +328,20 @@ def produce(out_dir: str) -> list:
     return paths
 
 
-def export(path: str, kwargs: dict) -> None:
+def export(path: str, kwargs: dict, fn: str = "feature_vector") -> None:
     if kwargs.get("asset"):  # the file to ship, written beside the modules
         source = os.path.join(os.path.dirname(path), ".sources", os.path.basename(path), kwargs["asset"])
         os.makedirs(os.path.dirname(source), exist_ok=True)
         with open(source, "w") as f:
             f.write("\n".join(f"feature_{i}" for i in range(FEATURES)) + "\n")
         kwargs = dict(kwargs, asset=source)
-    spec = hub.create_module_spec(
-        feature_vector_fn,
-        tags_and_args=[(set(), dict(kwargs, is_training=False)), ({"train"}, dict(kwargs, is_training=True))],
-    )
+    if fn == "feature_vector":
+        spec = hub.create_module_spec(
+            feature_vector_fn,
+            tags_and_args=[(set(), dict(kwargs, is_training=False)), ({"train"}, dict(kwargs, is_training=True))],
+        )
+    else:
+        spec = hub.create_module_spec(MODULE_FNS[fn], **kwargs)
     with tf.Graph().as_default():
         module = hub.Module(spec)
         with tf1.Session() as session:

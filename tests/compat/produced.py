@@ -23,6 +23,8 @@ class Produced:
     summary: str
     args: dict = field(default_factory=dict)
     expect: dict = field(default_factory=dict)
+    fn: str = "feature_vector"  # the module function client_probe.MODULE_FNS exports
+    image: bool = True  # False: not an image module, so its verdict is not-applicable
 
 
 MODULES = (
@@ -45,7 +47,12 @@ MODULES = (
              args={"sparse_input": "regions"}, expect={"IMG301": "fail"}),
     Produced("hub-fixed-batch", f"Input [1, {SIZE}, {SIZE}, 3]: a fixed batch, so default is [1, {FEATURES}]",
              args={"batch": 1}, expect={"IMG304": "fail", "OUT403": "fail"}),
+    # tensorflow_hub 0.15's own test modules, exported by the genuine producer: not image modules.
+    Produced("hub-multi-signature", "tensorflow_hub's multi-signature test module: double and square, "
+             "no default", fn="multi_signature", image=False),
+    Produced("hub-ragged", "tensorflow_hub's ragged test module: a ragged int64 input squared",
+             fn="ragged", image=False),
 )
 
 BY_NAME = {m.name: m for m in MODULES}
-CONFORMANT = tuple(m.name for m in MODULES if not m.expect)
+CONFORMANT = tuple(m.name for m in MODULES if not m.expect and m.image)

@@ -1,0 +1,76 @@
+"""The variables of a graph and of its checkpoint, as hub.Module would pair them.
+
+hub.Module restores only the variables listed in the GLOBAL_VARIABLES
+collection ("variables": VariableDef messages) from ``variables/``, under
+their op name -- or, for a slice of a partitioned variable, under the full
+variable's name.  A variable op outside that collection is never restored
+and stays uninitialised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from google.protobuf.message import DecodeError
+
+from . import protos
+
+VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
+GLOBAL_VARIABLES = "variables"
+
+
+@dataclass(frozen=True)
+class VariableFacts:
+    name: str  # the variable op's name
+    dtype: str
+    shape: Optional[tuple]
+    in_collection: bool  # listed in GLOBAL_VARIABLES, so hub.Module restores it
+    checkpoint_key: str = ""  # the name it is stored under
+    checkpoint_shape: Optional[tuple] = None  # the full shape of a partitioned variable
+
+
+def graph_variables(meta_graph, nodes: tuple) -> tuple:
+    """VariableFacts for every variable op of ``meta_graph`` (a MetaGraphDef proto).
+
+    ``nodes`` are the graph's NodeFacts, in graph_def order: only the variable
+    ops among them are looked up again in the protobuf, which is slow to walk."""
+    listed = _collection_variables(meta_graph)
+    found = []
+    protos_nodes = meta_graph.graph_def.node
+    for index in (i for i, n in enumerate(nodes) if n.op in VARIABLE_OPS):
+        node = protos_nodes[index]
+        dtype = node.attr["dtype"].type if "dtype" in node.attr else 0
+        shape = node.attr["shape"].shape if "shape" in node.attr else None
+        key, full_shape = listed.get(node.name, (node.name, None))
+        found.append(VariableFacts(
+            name=node.name,
+            dtype=protos.dtype_name(dtype % 100 if dtype > 100 else dtype),
+            shape=None if shape is None or shape.unknown_rank else tuple(
+                None if d.size < 0 else d.size for d in shape.dim),
+            in_collection=node.name in listed,
+            checkpoint_key=key,
+            checkpoint_shape=full_shape,
+        ))
+    return tuple(found)
+
+
+def _collection_variables(meta_graph) -> dict:
+    """op name -> (checkpoint key, full shape or None) for GLOBAL_VARIABLES entries."""
+    collection = meta_graph.collection_def.get(GLOBAL_VARIABLES)
+    if collection is None or collection.WhichOneof("kind") != "bytes_list":
+        return {}
+    listed = {}
+    for raw in collection.bytes_list.value:
+        variable = protos.VariableDef()
+        try:
+            variable.ParseFromString(raw)
+        except (DecodeError, RuntimeError, ValueError):
+            continue
+        name = variable.variable_name.split(":", 1)[0]
+        sliced = variable.save_slice_info_def
+        if sliced.full_name:
+            listed[name] = (sliced.full_name, tuple(sliced.full_shape))
+        else:
+            listed[name] = (name, None)
+    return listed
