@@ -78,6 +78,7 @@ REFUSALS = (
     ("ValueError", "Internal CollectionDef for attached messages", "", "HUB104"),  # ... not a bytes_list
     ("NotFoundError", "TensorSliceReader", "", "HUB105"),  # hub.Module(spec): no checkpoint
     ("ValueError", "from checkpoint reader", "", "HUB105"),  # hub.Module(spec): checkpoint does not fit
+    ("ValueError", "is not fully defined", "", "HUB106"),  # importing the graph: a Const's shape is invalid
 )
 
 
