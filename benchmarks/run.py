@@ -508,6 +508,19 @@ def report(results: list, found: list, modules: dict, host: list, runs: int, war
     return "\n".join(lines)
 
 
+def _kept_sections(path: str) -> str:
+    """The section benchmarks/static.py wrote into ``path``, to keep when rewriting the rest."""
+    begin, end = "<!-- static-path:begin -->", "<!-- static-path:end -->"
+    try:
+        with open(path, encoding="utf-8") as f:
+            existing = f.read()
+    except OSError:
+        return ""
+    if begin not in existing or end not in existing:
+        return ""
+    return "\n" + begin + existing.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+
+
 def write_atomically(path: str, text: str) -> None:
     """Write beside ``path`` and rename over it: a reader never sees a half-written file."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -573,7 +586,7 @@ def main(argv: list) -> int:
     text = report(results, found, modules, host, args.runs, args.warmup, time.perf_counter() - started)
     print(text)
     if args.output:
-        write_atomically(args.output, text)
+        write_atomically(args.output, text + _kept_sections(args.output))
         log(f"wrote {args.output}")
     return 0
 
