@@ -202,25 +202,38 @@ def atheris_child(libfuzzer_args: list) -> None:
 # --------------------------------------------------------------------------- reporting
 
 
-def corpus_coverage(entries: list) -> dict:
-    """Line coverage of the static path reached by replaying ``entries`` (findings excluded)."""
-    import corpus
-    from target import FORMATS, Finding, check_files
-    from tracing import ArcTracer, line_coverage
-
-    arcs: set = set()
-    tracer = ArcTracer()
+def corpus_coverage(entries: list) -> str:
+    """Line coverage of the static path reached by replaying ``entries``, in a fresh process that
+    traces from before sigcheck is imported (so definitions count, as in coverage.py)."""
     with tempfile.TemporaryDirectory(prefix="sigcheck-fuzz-") as work:
-        directory = os.path.join(work, "module")
-        os.makedirs(directory)
-        for data in entries:
+        for index, data in enumerate(entries):
+            with open(os.path.join(work, f"{index:06d}"), "wb") as f:
+                f.write(data)
+        done = subprocess.run([sys.executable, os.path.abspath(__file__), "--coverage-child", work],
+                              capture_output=True, text=True)
+    if done.returncode != 0:
+        return f"not measured ({done.stderr.strip().splitlines()[-1:]})"
+    return done.stdout.strip()
+
+
+def coverage_child(directory: str) -> None:
+    from tracing import ArcTracer, format_coverage, line_coverage
+
+    tracer = ArcTracer()
+    with tracer:
+        import corpus
+        from target import FORMATS, Finding, check_files
+
+        module = tempfile.mkdtemp(prefix="sigcheck-fuzz-")
+        for name in sorted(os.listdir(directory)):
+            with open(os.path.join(directory, name), "rb") as f:
+                files = corpus.unpack(f.read())
             try:
-                with tracer:
-                    check_files(corpus.unpack(data), directory, formats=FORMATS)
+                check_files(files, module, formats=FORMATS)
             except Finding:
-                pass
-            arcs |= tracer.arcs
-    return line_coverage(arcs)
+                pass  # a finding (or tracing making an input slow) still covered what it ran
+    shutil.rmtree(module, ignore_errors=True)
+    print(format_coverage(line_coverage(tracer.arcs)))
 
 
 def replay(path: str) -> int:
@@ -270,6 +283,9 @@ def main(argv: list) -> int:
     if argv[:1] == ["--atheris-child"]:
         atheris_child(argv[1:])
         return 0
+    if argv[:1] == ["--coverage-child"]:
+        coverage_child(argv[1])
+        return 0
     args = parse_args(argv)
     if args.replay:
         return replay(args.replay)
@@ -294,9 +310,7 @@ def main(argv: list) -> int:
           f"engine {args.engine}, seed {args.seed}")
     print(f"corpus: {len(entries)} inputs" + (f", {len(arcs)} arcs of sigcheck reached" if arcs is not None else ""))
     if not args.no_coverage:
-        from tracing import format_coverage
-
-        print(f"line coverage of the static path: {format_coverage(corpus_coverage(entries))}")
+        print(f"line coverage of the static path: {corpus_coverage(entries)}")
     print(f"findings: {len(stats.findings)}")
     for finding, path in stats.findings.values():
         print(f"  {finding}\n    saved as {path}; replay: python fuzz/run.py --replay {path}")

@@ -9,12 +9,13 @@ so protobuf and the standard library cost nothing.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
-import sigcheck
-
-PACKAGE = os.path.dirname(os.path.abspath(sigcheck.__file__))
+# Found without importing sigcheck: the coverage replay starts tracing before sigcheck is imported,
+# so that lines run at import time (definitions) count, as in coverage.py.
+PACKAGE = os.path.dirname(os.path.abspath(importlib.util.find_spec("sigcheck").origin))
 # The code the static path can reach in-process, by the part of sigcheck it belongs to.
 STATIC_PARTS = {
     "facts": ("facts",),
