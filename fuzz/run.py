@@ -154,8 +154,9 @@ def fuzz_atheris(seed_dirs: list, args, stats: Stats):
                  f"-artifact_prefix={os.path.join(args.findings, '')}", corpus_dir]
     if args.runs:
         libfuzzer.insert(0, f"-runs={args.runs}")
-    child = subprocess.run([sys.executable, os.path.abspath(__file__), "--atheris-child", *libfuzzer],
-                           stderr=subprocess.PIPE, text=True)
+    with tempfile.TemporaryDirectory(prefix="sigcheck-fuzz-") as work:  # libFuzzer exits without cleaning up
+        child = subprocess.run([sys.executable, os.path.abspath(__file__), "--atheris-child", work, *libfuzzer],
+                               stderr=subprocess.PIPE, text=True)
     for line in child.stderr.splitlines():
         if line.startswith(("#", "stat::", "==", "INFO: ", "FINDING")) or "Error" in line or "Finding" in line:
             log(line)
@@ -170,7 +171,7 @@ def fuzz_atheris(seed_dirs: list, args, stats: Stats):
     return entries, None
 
 
-def atheris_child(libfuzzer_args: list) -> None:
+def atheris_child(work: str, libfuzzer_args: list) -> None:
     import atheris
 
     with atheris.instrument_imports(include=["sigcheck"]):
@@ -178,7 +179,6 @@ def atheris_child(libfuzzer_args: list) -> None:
         from mutator import Mutator
         from target import FORMATS, QUICK_FORMATS, check_files, warm_up
 
-    work = tempfile.mkdtemp(prefix="sigcheck-fuzz-")
     directory = os.path.join(work, "module")
     os.makedirs(directory)
 
@@ -281,7 +281,7 @@ def parse_args(argv: list) -> argparse.Namespace:
 
 def main(argv: list) -> int:
     if argv[:1] == ["--atheris-child"]:
-        atheris_child(argv[1:])
+        atheris_child(argv[1], argv[2:])
         return 0
     if argv[:1] == ["--coverage-child"]:
         coverage_child(argv[1])
