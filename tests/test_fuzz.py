@@ -132,6 +132,14 @@ def test_malformed_const_modules_are_judged_by_hub106(modules, name, problem):
     assert hub106 and all(r.status == "fail" and problem in r.message for r in hub106)
 
 
+def test_a_module_of_more_meta_graphs_than_tag_sets_can_mean_is_refused_in_one_line(modules):
+    """Found by the fuzzer: 42 copies of a meta graph took 1.3 s (0.5 MB); 10,000 empty ones (100 KB)
+    made 50,000 results and a minute of rendering.  More than 32 is a read error."""
+    report = static_check(modules.build("too-many-meta-graphs"))
+    assert report.error.type == "read" and "holds 41 meta graphs" in report.error.message
+    assert not report.results
+
+
 # --- issue 17 items 2 and 3: owned by the sec branch ---------------------------
 
 

@@ -35,6 +35,10 @@ SAVED_MODEL = "saved_model.pb"
 MODULE_DEF = "tfhub_module.pb"
 ATTACHMENTS_COLLECTION = "hub_module_attachments"
 IMAGE_MODULE_INFO_KEY = "image_module_info"
+# TF1 Hub writes one meta graph per tag set (real modules have one to three).  Most rules give a
+# result per meta graph, so thousands of empty meta graphs (2 bytes each) would make a report of
+# millions of results from a few kilobytes: such a file is refused as unreadable instead.
+MAX_META_GRAPHS = 32
 
 
 def read_module(path: str) -> ModuleFacts:
@@ -54,6 +58,9 @@ def read_module(path: str) -> ModuleFacts:
         raise ReadError(f"{saved_model_path}: does not parse as a SavedModel ({_one_line(exc)})") from None
     except OSError as exc:
         raise ReadError(f"{saved_model_path}: cannot be read ({exc.strerror or exc})") from None
+    if len(saved_model.meta_graphs) > MAX_META_GRAPHS:
+        raise ReadError(f"{saved_model_path}: holds {len(saved_model.meta_graphs)} meta graphs; sigcheck reads "
+                        f"modules of at most {MAX_META_GRAPHS} (TF1 Hub writes one per tag set)")
     with _collector_paused():
         meta_graphs = tuple(_meta_graph_facts(m) for m in saved_model.meta_graphs)
     return ModuleFacts(
