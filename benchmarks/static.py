@@ -129,7 +129,7 @@ def fuzz_corpus(root: str, runs: int, log) -> list:
     return directories
 
 
-def section(synthetic: list, corpus_rows: list, runs: int, repeat: int, host: list) -> str:
+def section(synthetic: list, corpus_rows: list, runs: int, repeat: int, host: list, note: str = "") -> str:
     lines = [
         BEGIN,
         "## Static path against input size",
@@ -168,6 +168,8 @@ def section(synthetic: list, corpus_rows: list, runs: int, repeat: int, host: li
             f"- worst peak RSS: {worst_peak['peak']:.0f} MB ({worst_peak['added']:.0f} MB added by the check)",
             f"- inputs outside the target: {failing}",
         ]
+    if note:
+        lines += ["", f"Note: {note}"]
     lines += ["", *[f"- {key}: {value}" for key, value in host], END]
     return "\n".join(lines)
 
@@ -188,6 +190,7 @@ def main(argv: list) -> int:
     parser.add_argument("--corpus-runs", type=int, default=1000, help="fuzzer executions for the corpus (1000)")
     parser.add_argument("--repeat", type=int, default=3, help="processes per input; medians reported (3)")
     parser.add_argument("--quick", action="store_true", help="1 repeat, 200 fuzz runs, BENCHMARKS.md left alone")
+    parser.add_argument("--note", default="", help="a sentence of context printed under the figures")
     parser.add_argument("--output", default=None, help="the file to write the section into (BENCHMARKS.md)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -209,8 +212,9 @@ def main(argv: list) -> int:
             if row is not None and row["size"]:  # inputs without a saved_model.pb end at once
                 corpus_rows.append(row)
         log(f"corpus: {len(corpus_rows)} inputs measured")
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     text = section(synthetic, corpus_rows, args.corpus_runs, args.repeat,
-                   host + [("Load average at the end (1, 5, 15 min)", ", ".join(f"{v:.2f}" for v in os.getloadavg()))])
+                   host + [("Load average at the end (1, 5, 15 min)", load)], note=args.note)
     print(text)
     if output:
         write_section(output, text)
