@@ -7,7 +7,6 @@ has a fixture recipe here, checked in-process through the same oracle.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
