@@ -54,6 +54,41 @@ def read_module_files(directory: str) -> dict:
     return files
 
 
+def canonical(files: dict) -> dict:
+    """``files`` with saved_model.pb reduced to what sigcheck reads and serialized deterministically.
+    TensorFlow writes maps in hash-table order and numbers functions from a process-wide counter,
+    so two builds of one recipe differ in bytes; canonical seeds make ``--seed`` reproduce a run."""
+    from sigcheck.facts import protos
+
+    if "saved_model.pb" not in files:
+        return files
+    message = protos.SavedModel()
+    message.ParseFromString(files["saved_model.pb"])
+    message.DiscardUnknownFields()  # fields sigcheck does not read; they hold more build-dependent names
+    for meta_graph in message.meta_graphs:
+        _number_functions(meta_graph.graph_def)
+    return {**files, "saved_model.pb": message.SerializeToString(deterministic=True)}
+
+
+def _number_functions(graph_def) -> None:
+    """Rename library functions fn_0, fn_1, ...: TensorFlow numbers them (while_body_44) from a
+    process-wide counter that differs from one build to the next."""
+    names = {f.signature.name: f"fn_{i}" for i, f in enumerate(graph_def.library.function)}
+    nodes = list(graph_def.node)
+    for function in graph_def.library.function:
+        function.signature.name = names[function.signature.name]
+        nodes += list(function.node_def)
+    for node in nodes:
+        node.op = names.get(node.op, node.op)
+        for key in sorted(node.attr):
+            value = node.attr[key]
+            if value.WhichOneof("value") == "func":
+                value.func.name = names.get(value.func.name, value.func.name)
+            elif value.WhichOneof("value") == "list":
+                for func in value.list.func:
+                    func.name = names.get(func.name, func.name)
+
+
 def write_module_files(files: dict, directory: str) -> None:
     """Make ``directory`` hold exactly ``files`` (of MODULE_FILES)."""
     for path in MODULE_FILES:

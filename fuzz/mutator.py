@@ -72,7 +72,7 @@ class Mutator:
         except (DecodeError, RuntimeError, ValueError):
             return self.mutate_bytes(data)
         self.mutate_message(message)
-        return message.SerializeToString()
+        return message.SerializeToString(deterministic=True)
 
     # --------------------------------------------------------------- messages
 
@@ -158,7 +158,7 @@ class Mutator:
     def _mutate_map(self, target, field) -> None:
         mapping = getattr(target, field.name)
         value_field = field.message_type.fields_by_name["value"]
-        keys = list(mapping)
+        keys = sorted(mapping)  # map order is the hash table's: sorted keeps a seed reproducible
         roll = self.rng.random()
         if roll < 0.25 and keys:
             del mapping[self.rng.choice(keys)]
@@ -179,7 +179,7 @@ class Mutator:
     def _donor(self, full_name: str):
         """The bytes of a message of the same type elsewhere in the tree, if any."""
         candidates = self.by_type.get(full_name)
-        return self.rng.choice(candidates).SerializeToString() if candidates else None
+        return self.rng.choice(candidates).SerializeToString(deterministic=True) if candidates else None
 
     # ---------------------------------------------------------------- scalars
 
@@ -288,8 +288,8 @@ def _collect(message, nodes: list, strings: set) -> None:
         if _is_map(field):
             strings.update(value.keys())
             if field.message_type.fields_by_name["value"].type == F.TYPE_MESSAGE:
-                for item in value.values():
-                    _collect(item, nodes, strings)
+                for key in sorted(value):  # not the hash table's order: a seed must reproduce its run
+                    _collect(value[key], nodes, strings)
             else:
                 strings.update(v for v in value.values() if isinstance(v, str))
         elif field.type == F.TYPE_MESSAGE:

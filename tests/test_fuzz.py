@@ -27,7 +27,7 @@ from sigcheck.facts import protos  # noqa: E402
 from sigcheck.facts.reader import _const_values  # noqa: E402
 from sigcheck.results import ErrorInfo, Report, Result  # noqa: E402
 
-CI_RUNS, CI_SEED = 400, 17
+CI_RUNS, CI_SEED = 300, 17
 # Crashes in the files the sec branch rewrites (issue 17 items 2 and 3), tolerated until it is merged.
 SEC_OWNED = re.compile(r"check crashed: \w+Error: .* \(at (graph|security)\.py:\d+\)")
 
@@ -38,14 +38,12 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
 
 
-def test_a_short_seeded_fuzz_run_finds_nothing(modules, tmp_path):
-    from run import SEED_RECIPES
-
-    for name in SEED_RECIPES:
-        modules.build(name)
+def test_a_short_seeded_fuzz_run_finds_nothing(tmp_path):
+    """The seeds are built by fuzz/run.py itself (one fresh process, fixed order): the same run here,
+    in any other test order and on a contributor's machine."""
     done = subprocess.run(
         [sys.executable, str(REPO / "fuzz" / "run.py"), "--runs", str(CI_RUNS), "--seed", str(CI_SEED),
-         "--seeds-dir", modules.root, "--findings", str(tmp_path / "findings"), "--no-coverage"],
+         "--seeds-dir", str(tmp_path / "seeds"), "--findings", str(tmp_path / "findings"), "--no-coverage"],
         capture_output=True, text=True, timeout=600, preexec_fn=_limit_memory)
     found = re.findall(r"^  (.+)$", done.stdout.split("findings:", 1)[-1], re.M)
     found = [line for line in found if not line.lstrip().startswith("saved as")]
