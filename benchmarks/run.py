@@ -509,17 +509,20 @@ def report(results: list, found: list, modules: dict, host: list, runs: int, war
 
 
 def _kept_sections(path: str) -> str:
-    """Sections other benchmarks wrote between their markers (benchmarks/registry.py): kept as they are."""
+    """Sections other benchmarks wrote between their markers (benchmarks/registry.py,
+    benchmarks/static.py): kept as they are when this script rewrites the rest."""
     try:
-        current = open(path, encoding="utf-8").read()
+        with open(path, encoding="utf-8") as f:
+            existing = f.read()
     except OSError:
         return ""
-    start = current.find("<!-- registry benchmark:")
-    end_marker = "<!-- end of registry benchmark -->"
-    end = current.find(end_marker)
-    if start < 0 or end < start:
-        return ""
-    return "\n" + current[start:end + len(end_marker)] + "\n"
+    kept = ""
+    for begin, end in (("<!-- registry benchmark:", "<!-- end of registry benchmark -->"),
+                       ("<!-- static-path:begin -->", "<!-- static-path:end -->")):
+        start, stop = existing.find(begin), existing.find(end)
+        if 0 <= start < stop:
+            kept += "\n" + existing[start:stop + len(end)] + "\n"
+    return kept
 
 
 def write_atomically(path: str, text: str) -> None:

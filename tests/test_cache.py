@@ -17,7 +17,7 @@ import pytest
 import sigcheck.cache
 from helpers import run_sigcheck
 from sigcheck.api import check
-from sigcheck.cache import ReportCache, content_digest, default_cache_dir, tensorflow_version
+from sigcheck.cache import ReportCache, content_digest, default_cache_dir
 from sigcheck.config import Config, load_config
 from sigcheck.results import ErrorInfo, Report
 

@@ -24,6 +24,7 @@ def test_every_rule_is_declared_once_with_complete_metadata():
 def test_codes_are_the_public_contract():
     expected = {
         "HUB101": "module-def", "HUB102": "saved-model", "HUB103": "tag-consistency", "HUB104": "collections",
+        "HUB106": "signature-tensors", "HUB107": "well-formed-graph",
         "SIG201": "default-signature", "SIG202": "image-signature", "SIG203": "default-matches-task",
         "IMG301": "input-name", "IMG302": "input-dtype", "IMG303": "input-layout", "IMG304": "input-batch",
         "IMG305": "input-size", "IMG306": "expected-size", "OUT401": "default-output", "OUT402": "output-dtype",

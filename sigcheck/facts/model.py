@@ -109,6 +109,7 @@ class NodeFacts(NamedTuple):
     functions: tuple = ()
     values: Optional[tuple] = None  # values of a small numeric Const (up to 16 elements)
     text: Optional[str] = None  # value of a string scalar Const
+    problem: Optional[str] = None  # why TensorFlow could not build this node (a malformed Const value)
 
 
 @dataclass(frozen=True)

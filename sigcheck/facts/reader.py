@@ -8,6 +8,8 @@ attachments -- is recorded as facts for the rules to judge.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import struct
 
@@ -42,6 +44,10 @@ VARIABLE_COLLECTIONS = frozenset({
     "variables", "trainable_variables", "local_variables", "model_variables", "moving_average_variables",
     "metric_variables", "global_step",
 })
+# TF1 Hub writes one meta graph per tag set (real modules have one to three).  Most rules give a
+# result per meta graph, so thousands of empty meta graphs (2 bytes each) would make a report of
+# millions of results from a few kilobytes: such a file is refused as unreadable instead.
+MAX_META_GRAPHS = 32
 
 
 def read_module(path: str) -> ModuleFacts:
@@ -63,10 +69,15 @@ def read_module(path: str) -> ModuleFacts:
         raise ReadError(f"{saved_model_path}: cannot be read ({exc.strerror or exc})") from None
     index = os.path.join(path, "variables", "variables.index")
     checkpoint, problem = _read_checkpoint(index) if os.path.isfile(index) else (None, None)
+    if len(saved_model.meta_graphs) > MAX_META_GRAPHS:
+        raise ReadError(f"{saved_model_path}: holds {len(saved_model.meta_graphs)} meta graphs; sigcheck reads "
+                        f"modules of at most {MAX_META_GRAPHS} (TF1 Hub writes one per tag set)")
+    with _collector_paused():
+        meta_graphs = tuple(_meta_graph_facts(m) for m in saved_model.meta_graphs)
     return ModuleFacts(
         path=path,
         module_def=read_module_def(os.path.join(path, MODULE_DEF)),
-        meta_graphs=tuple(_meta_graph_facts(m) for m in saved_model.meta_graphs),
+        meta_graphs=meta_graphs,
         schema_version=saved_model.saved_model_schema_version,
         has_variables=os.path.isfile(index),
         files=_list_files(path),
@@ -81,6 +92,19 @@ def _read_checkpoint(index: str) -> tuple:
         return read_index(index), None
     except CheckpointError as exc:
         return None, str(exc)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Facts are acyclic tuples: the cyclic garbage collector only rescans them as they pile up,
+    a quarter of the time of reading a 10^5-node graph."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def read_module_def(path: str) -> ModuleDefFacts:
@@ -263,11 +287,11 @@ FUNCTION_CALLING_OPS = frozenset({
 
 def _node_facts(node, search_attrs: bool) -> NodeFacts:
     op = node.op
-    values = text = None
+    values = text = problem = None
     if op == "Const" and "value" in node.attr:
-        values, text = _const_values(node.attr["value"].tensor)
+        values, text, problem = _const_values(node.attr["value"].tensor)
     functions = _function_references(node.attr) if search_attrs or op in FUNCTION_CALLING_OPS else ()
-    return NodeFacts(node.name, op, tuple(node.input), functions, values, text)
+    return NodeFacts(node.name, op, tuple(node.input), functions, values, text, problem)
 
 
 def _function_references(attrs) -> tuple:
@@ -293,24 +317,53 @@ def _function_references(attrs) -> tuple:
 
 _CONTENT_FORMATS = {1: "f", 2: "d", 3: "i", 9: "q"}
 _MAX_VALUES = 16
+# What TensorFlow's TensorShape accepts for a tensor's value (tensor_shape.h).
+_MAX_RANK = 254
+_MAX_ELEMENTS = 2**63 - 1
 
 
 def _const_values(tensor):
-    """(values, None) for a small numeric Const, (None, text) for a string scalar."""
-    count = 1
-    for d in tensor.tensor_shape.dim:
-        count *= d.size
+    """(values, text, problem) of a Const's value.
+
+    ``values`` for a small numeric tensor, ``text`` for a string scalar, and
+    ``problem`` when TensorFlow could not make a tensor of it.  The element
+    count is never materialised: a hostile shape may claim 2^62 elements per
+    dimension, and the cost must stay linear in the bytes actually present.
+    """
+    count, problem = _element_count(tensor.tensor_shape)
+    if problem:
+        return None, None, problem
+    fmt = _CONTENT_FORMATS.get(tensor.dtype)
+    content = tensor.tensor_content
+    if content and fmt:
+        expected = count * struct.calcsize(fmt)
+        if len(content) != expected:
+            return None, None, f"tensor_content holds {len(content)} bytes; its shape needs {expected}"
     if count > _MAX_VALUES:
-        return None, None
+        return None, None, None
     if tensor.string_val:
         raw = tensor.string_val[0]
-        return None, raw.decode("utf-8", "replace") if len(tensor.string_val) == 1 else None
+        return None, raw.decode("utf-8", "replace") if len(tensor.string_val) == 1 else None, None
     for repeated in (tensor.float_val, tensor.double_val, tensor.int_val, tensor.int64_val):
         if len(repeated):
-            found = [float(v) for v in repeated]
-            # A repeated field shorter than the shape means "repeat the last value".
-            return tuple(found + [found[-1]] * (count - len(found))), None
-    fmt = _CONTENT_FORMATS.get(tensor.dtype)
-    if fmt and tensor.tensor_content and len(tensor.tensor_content) == count * struct.calcsize(fmt):
-        return tuple(float(v) for v in struct.unpack(f"<{count}{fmt}", tensor.tensor_content)), None
-    return None, None
+            # TensorFlow takes the first ``count`` values and repeats the last one to fill the shape.
+            found = [float(v) for v in repeated[:count]]
+            return (tuple(found + [found[-1]] * (count - len(found))) if found else ()), None, None
+    if content and fmt:
+        return tuple(float(v) for v in struct.unpack(f"<{count}{fmt}", content)), None, None
+    return None, None, None
+
+
+def _element_count(shape) -> tuple:
+    """(elements, None) for a valid tensor shape, else (0, why TensorFlow refuses it)."""
+    dims = shape.dim
+    if len(dims) > _MAX_RANK:
+        return 0, f"shape has {len(dims)} dimensions; TensorFlow allows at most {_MAX_RANK}"
+    count = 1
+    for index, dim in enumerate(dims):
+        if dim.size < 0:
+            return 0, f"dimension {index} of its shape is {dim.size}; a value's dimensions cannot be negative"
+        count *= dim.size
+        if count > _MAX_ELEMENTS:
+            return 0, f"its shape has more than 2^63-1 elements (dimension {index} overflows)"
+    return count, None

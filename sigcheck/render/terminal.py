@@ -92,17 +92,20 @@ def _group_key(result) -> str:
 
 def _group_order(report):
     """module first, then tag sets in file order, then signatures in image order."""
-    tag_sets = [tuple(t) for t in report.facts.get("tag_sets", [])]
-    signatures = report.facts.get("image_signatures", [])
+    # Positions looked up in dicts, not lists: a result per tag set would make list.index quadratic.
+    tag_sets = {}
+    for tags in report.facts.get("tag_sets", []):
+        tag_sets.setdefault(tuple(tags), len(tag_sets))
+    signatures = {}
+    for name in report.facts.get("image_signatures", []):
+        signatures.setdefault(name, len(signatures))
 
     def key(result):
         group = _group_key(result)
         if group.startswith("tag set"):
-            tags = tuple(result.tags)
-            return (1, tag_sets.index(tags) if tags in tag_sets else len(tag_sets))
+            return (1, tag_sets.get(tuple(result.tags), len(tag_sets)))
         if group.startswith("signature"):
-            name = result.signature
-            return (2, signatures.index(name) if name in signatures else len(signatures))
+            return (2, signatures.get(result.signature, len(signatures)))
         return (0, 0)
 
     return key

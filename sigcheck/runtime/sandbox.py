@@ -104,7 +104,7 @@ def _limit_memory(limit: int) -> None:
 
 
 def _landlock(read_roots, write_root: str) -> str:
-    from landlockpy import AccessFS, AccessNet, Ruleset, Scope, fs_for_abi, net_for_abi, scope_for_abi
+    from landlockpy import AccessFS, AccessNet, Ruleset, fs_for_abi, net_for_abi, scope_for_abi
 
     abi = __import__("landlockpy").abi_version()
     handled = fs_for_abi(abi)

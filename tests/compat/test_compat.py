@@ -89,6 +89,7 @@ REFUSALS = (
     ("ValueError", "Node name contains invalid characters", "", "SEC601"),
     ("NotFoundError", "TensorSliceReader", "", "HUB105"),  # hub.Module(spec): no checkpoint
     ("ValueError", "from checkpoint reader", "", "HUB105"),  # hub.Module(spec): checkpoint does not fit
+    ("ValueError", "is not fully defined", "", "HUB107"),  # importing the graph: a Const's shape is invalid
 )
 
 
