@@ -17,6 +17,9 @@ a module's items are scheduled on one worker.
 
 from __future__ import annotations
 
+import copy
+import importlib.util
+import inspect
 import os
 import re
 import time
@@ -93,6 +96,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("sigcheck_static", "static sigcheck rules only", type="bool", default=False)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list) -> None:
+    """``--sigcheck PATH`` (space form) keeps the project's rootdir and ini file.
+
+    pytest chooses them before it loads plugins, when ``--sigcheck`` is still
+    unknown and PATH looks like a test path.  Now that the option is known,
+    choose again; where that moves them back, take the project's config
+    (and its addopts) as pytest would have.  This touches pytest internals,
+    guarded so that a pytest without them keeps its own choice.
+    """
+    spaced = [v for option, v in zip(args, args[1:]) if option == "--sigcheck"]
+    if not spaced:
+        return
+    try:
+        from _pytest.config.findpaths import determine_setup
+
+        setup = _determine_setup(determine_setup, early_config, parser, args)
+    except Exception:  # pragma: no cover - a pytest whose internals moved: keep its choice
+        return
+    rootpath, inipath, inicfg = setup[:3]
+    if (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
+        return
+    early_config._rootpath, early_config._inipath = rootpath, inipath
+    setattr(early_config, "_inicfg" if hasattr(early_config, "_inicfg") else "inicfg", inicfg)
+    early_config._inicache.clear()
+    parser.extra_info.update(rootdir=str(rootpath), inifile=str(inipath))
+    addopts = list(early_config.getini("addopts"))
+    args[:] = [*addopts, *args]
+    early_config.pluginmanager.consider_preparse(addopts, exclude_only=False)
+    namespace = parser.parse_known_args(args, namespace=copy.copy(early_config.option))
+    if namespace.confcutdir is None:  # not given: pytest's default, from the right ini file
+        namespace.confcutdir = str(inipath.parent if inipath is not None else rootpath)
+    early_config.known_args_namespace = namespace
+
+
+def _determine_setup(determine_setup, early_config: pytest.Config, parser: pytest.Parser, args: list):
+    namespace = parser.parse_known_args(args, namespace=copy.copy(early_config.option))
+    kwargs = {"inifile": namespace.inifilename, "args": namespace.file_or_dir,
+              "rootdir_cmd_arg": namespace.rootdir or None, "invocation_dir": early_config.invocation_params.dir}
+    if "override_ini" in inspect.signature(determine_setup).parameters:  # pytest 9
+        kwargs["override_ini"] = namespace.override_ini
+    return determine_setup(**kwargs)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     modules = _modules(config)
     if not modules:
@@ -102,6 +149,13 @@ def pytest_configure(config: pytest.Config) -> None:
     from .rules import load_rules
 
     rules = tuple(r.code for r in select_rules(load_rules(), sigcheck_config.select, sigcheck_config.ignore))
+    if importlib.util.find_spec("tensorflow") is None:  # the lean install: only static checks can run
+        from .api import require_tensorflow
+
+        try:
+            require_tensorflow(sigcheck_config, hint="sigcheck_static = true (or --sigcheck-static)")
+        except SigcheckError as exc:
+            raise pytest.UsageError(f"sigcheck: {exc}") from None
     config.stash[_PLAN] = _Plan(sigcheck_config, modules, rules)
     config.stash[_CHECKED] = []
     config.pluginmanager.register(_CheckCounter(), "sigcheck-check-counter")

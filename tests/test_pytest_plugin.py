@@ -7,7 +7,9 @@ The collection and scheduling tests also run under pytest-xdist (``-n 2``).
 
 from __future__ import annotations
 
+import os
 import shutil
+import tarfile
 
 import pytest
 
@@ -118,7 +120,7 @@ def test_violations_fail_with_the_finding_and_no_traceback(pytester, built):
     for line in ("exports/img302-uint8-input/saved_model.pb::IMG302 FAILED",
                  "exports/out405-train-output-dropout/saved_model.pb::OUT405 FAILED",
                  "exports/out405-train-output-dropout/saved_model.pb::IMG302 PASSED",
-                 "FAILED exports/img302-uint8-input/saved_model.pb::IMG302 - 'images' is uint8",
+                 "FAILED exports/img302-uint8-input/saved_model.pb::IMG302",
                  "rule:     IMG302 input-dtype: The image input is float32.",
                  "FAIL (error) at tags[]/signatures/default/inputs/images: 'images' is uint8",
                  "FAIL (error) at tags[]/signatures/image_feature_vector/inputs/images: 'images' is uint8",
@@ -128,17 +130,25 @@ def test_violations_fail_with_the_finding_and_no_traceback(pytester, built):
         assert noise not in out, noise
 
 
-def test_skipped_rules_skip_with_the_reason_at_the_module(pytester, shared_data):
-    shutil.copy(shared_data / "half_plus_two_v1.tar.gz", pytester.path)
-    expected = expected_outcomes(shared_data / "half_plus_two_v1.tar.gz", "--static")
-    result = pytester.runpytest_subprocess("--sigcheck", "half_plus_two_v1.tar.gz", "--sigcheck-static", "-rs")
+def archive(built, name, target) -> str:
+    """``name`` packed as a hub-hosted archive (files at the top level) at ``target``."""
+    with tarfile.open(target, "w:gz") as tar:
+        for entry in sorted(os.listdir(built[name])):
+            tar.add(os.path.join(built[name], entry), arcname=entry)
+    return str(target)
+
+
+def test_skipped_rules_skip_with_the_reason_at_the_module(pytester, built):
+    archive(built, "fv-conformant", pytester.path / "fv.tar.gz")
+    expected = expected_outcomes(pytester.path / "fv.tar.gz", "--static")
+    result = pytester.runpytest_subprocess("--sigcheck", "fv.tar.gz", "--sigcheck-static", "-rs")
     counts = {o: list(expected.values()).count(o) for o in ("passed", "skipped")}
+    assert counts["skipped"] > 3
     result.assert_outcomes(**counts)
     skips = [line for line in result.stdout.lines if line.startswith("SKIPPED")]
-    assert any(line.startswith("SKIPPED [") and "half_plus_two_v1.tar.gz: not an image module" in line
-               for line in skips), skips
-    assert any("runtime checks not run (sigcheck_static / --sigcheck-static)" in line for line in skips), skips
-    assert not any("--static)" in line for line in skips)
+    assert any(line.startswith("SKIPPED [") and "fv.tar.gz: runtime checks not run (sigcheck_static / "
+               "--sigcheck-static)" in line for line in skips), skips
+    assert not any("--static)" in line or "pytest_plugin" in line for line in skips)
 
 
 def test_warning_results_pass_with_a_sigcheck_warning(pytester, built):
@@ -219,9 +229,9 @@ def test_collection_checks_nothing_and_deselected_modules_are_never_checked(pyte
     assert "sigcheck.runtime.runner" not in imported(static_only)  # only SEC601 ran: no inference process
 
 
-def test_ids_paste_back_and_select_exactly_that_item(pytester, built, shared_data):
+def test_ids_paste_back_and_select_exactly_that_item(pytester, built):
     export(pytester, built, "fv-conformant")
-    shutil.copy(shared_data / "half_plus_two_v1.tar.gz", pytester.path / "exports")
+    archive(built, "fv-conformant", pytester.path / "exports" / "half_plus_two_v1.tar.gz")
     pytester.makepyfile(test_plain="def test_one():\n    pass\n")
     pytester.makeini("[pytest]\nsigcheck_static = true\nsigcheck_modules = exports/fv-conformant\n"
                      "    exports/half_plus_two_v1.tar.gz\n")
@@ -303,3 +313,16 @@ def test_full_mode_checks_each_module_once_across_workers(pytester, built, xdist
     assert "depends on the other images in the batch" in out
     assert result.parseoutcomes()["failed"] == 1
     assert "sigcheck: 2 module check(s)" in out
+
+
+def test_sigcheck_option_with_a_space_keeps_the_projects_rootdir_and_config(pytester, built):
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\nsigcheck_static = true\nsigcheck_select = IMG302\n")
+    outside = built["img302-uint8-input"]
+    for form in (["--sigcheck", outside], [f"--sigcheck={outside}"]):
+        result = pytester.runpytest_subprocess(*form, "-v")
+        out = result.stdout.str()
+        assert f"rootdir: {pytester.path}" in out and "configfile: tox.ini" in out, form
+        assert [line.split(" ")[0] for line in result.stdout.lines if " FAILED" in line and "::" in line][:1] == [
+            f"{outside}/saved_model.pb::IMG302"], form  # only IMG302: the project's sigcheck_select applies
+        result.assert_outcomes(failed=1)
+        assert not (pytester.path / ".pytest_cache").exists()  # the project's addopts applied too
