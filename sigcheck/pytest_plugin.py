@@ -283,7 +283,8 @@ class SigcheckItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.path, None, self.name  # the domain: pytest -v turns dots in it into "::"
+        # The domain heads the failure report; pytest -v turns its dots into "::" when the id ends with it.
+        return self.path, None, f"{self.name} of {self.parent.module.nodeid}"
 
 
 @pytest.hookimpl(wrapper=True)
