@@ -17,11 +17,10 @@ a module's items are scheduled on one worker.
 
 from __future__ import annotations
 
-import copy
 import importlib.util
-import inspect
 import os
 import re
+import threading
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -32,6 +31,7 @@ import pytest
 
 from .config import Config, codes, load_config
 from .errors import SigcheckError
+from .pytest_rootdir import pytest_load_initial_conftests  # noqa: F401 - a hook of this plugin
 from .resolve import ARCHIVE_SUFFIXES, is_url
 from .results import Report, Result
 
@@ -66,7 +66,7 @@ class _Plan:
 _PLAN = pytest.StashKey[_Plan]()
 _REPORTS = pytest.StashKey[dict]()  # (handle, settings) -> Report
 _SELECTED = pytest.StashKey[dict]()  # handle -> codes of the items selected in this session
-_WORKER = pytest.StashKey[object]()  # the session's runtime Worker, started on first need
+_WORKERS = pytest.StashKey[list]()  # the session's runtime Workers (inference processes), kept for the session
 _CHECKED = pytest.StashKey[list]()  # seconds spent per module check in this process
 
 # Where sigcheck's messages name a CLI flag, pytest users have an option or a config key.
@@ -96,50 +96,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("sigcheck_static", "static sigcheck rules only", type="bool", default=False)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list) -> None:
-    """``--sigcheck PATH`` (space form) keeps the project's rootdir and ini file.
-
-    pytest chooses them before it loads plugins, when ``--sigcheck`` is still
-    unknown and PATH looks like a test path.  Now that the option is known,
-    choose again; where that moves them back, take the project's config
-    (and its addopts) as pytest would have.  This touches pytest internals,
-    guarded so that a pytest without them keeps its own choice.
-    """
-    spaced = [v for option, v in zip(args, args[1:]) if option == "--sigcheck"]
-    if not spaced:
-        return
-    try:
-        from _pytest.config.findpaths import determine_setup
-
-        setup = _determine_setup(determine_setup, early_config, parser, args)
-    except Exception:  # pragma: no cover - a pytest whose internals moved: keep its choice
-        return
-    rootpath, inipath, inicfg = setup[:3]
-    if (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
-        return
-    early_config._rootpath, early_config._inipath = rootpath, inipath
-    setattr(early_config, "_inicfg" if hasattr(early_config, "_inicfg") else "inicfg", inicfg)
-    early_config._inicache.clear()
-    parser.extra_info.update(rootdir=str(rootpath), inifile=str(inipath))
-    addopts = list(early_config.getini("addopts"))
-    args[:] = [*addopts, *args]
-    early_config.pluginmanager.consider_preparse(addopts, exclude_only=False)
-    namespace = parser.parse_known_args(args, namespace=copy.copy(early_config.option))
-    if namespace.confcutdir is None:  # not given: pytest's default, from the right ini file
-        namespace.confcutdir = str(inipath.parent if inipath is not None else rootpath)
-    early_config.known_args_namespace = namespace
-
-
-def _determine_setup(determine_setup, early_config: pytest.Config, parser: pytest.Parser, args: list):
-    namespace = parser.parse_known_args(args, namespace=copy.copy(early_config.option))
-    kwargs = {"inifile": namespace.inifilename, "args": namespace.file_or_dir,
-              "rootdir_cmd_arg": namespace.rootdir or None, "invocation_dir": early_config.invocation_params.dir}
-    if "override_ini" in inspect.signature(determine_setup).parameters:  # pytest 9
-        kwargs["override_ini"] = namespace.override_ini
-    return determine_setup(**kwargs)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     modules = _modules(config)
     if not modules:
@@ -163,8 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    worker = config.stash.get(_WORKER, None)
-    if worker is not None:
+    for worker in config.stash.get(_WORKERS, ()):
         worker.close()
 
 
@@ -212,9 +167,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     plan = session.config.stash.get(_PLAN, None)
     if selected and not plan.config.static and not session.config.option.collectonly \
             and not hasattr(session.config, "workerinput") and _uses_runtime(selected):
-        # TensorFlow imports in the inference process while the tests before the first module run.
-        # (An xdist worker does not know yet whether it will get a module: it starts on first use.)
-        _runtime_worker(session.config, plan.config).start()
+        # TensorFlow imports in the inference processes while the tests before the first module run.
+        # (An xdist worker does not know yet whether it will get a module: it starts them on first use.)
+        for worker in _runtime_workers(session.config)[:len(selected)]:
+            worker.start()
 
 
 def _uses_runtime(selected: dict) -> bool:
@@ -236,10 +192,13 @@ class SigcheckFile(pytest.File):
             yield SigcheckItem.from_parent(self, name=code)
 
     def report(self) -> Report:
-        """The module's report for this session's selected rules, checked on first use."""
-        plan = self.config.stash[_PLAN]
-        selected = self.config.stash.get(_SELECTED, {}).get(self.module.handle) or plan.rules
-        return _report(self.config, self.module.handle, plan.config.merged(select=tuple(selected)))
+        """The module's report for this session's selected rules, checked on first use.
+
+        With jobs to spare (``jobs`` in [tool.sigcheck], default one per core;
+        one in an xdist worker, where xdist runs the modules in parallel) the
+        next selected modules not checked yet are checked at the same time."""
+        window = _window(self.config, self.module.handle)
+        return _reports(self.config, [(h, _items_config(self.config, h)) for h in window])[0]
 
 
 class SigcheckItem(pytest.Item):
@@ -253,8 +212,7 @@ class SigcheckItem(pytest.Item):
     def setup(self) -> None:
         checked_before = len(self.config.stash[_CHECKED])
         report = self.parent.report()
-        if len(self.config.stash[_CHECKED]) > checked_before:
-            self.user_properties.append(("sigcheck_checked", self.config.stash[_CHECKED][-1]))
+        self.user_properties += [("sigcheck_checked", s) for s in self.config.stash[_CHECKED][checked_before:]]
         if report.error is not None:
             raise SigcheckNotChecked(f"{_for_pytest(report.error.message)}\n  the module could not be read "
                                      f"({report.error.type} error), so no rule ran")
@@ -485,36 +443,87 @@ def _override(base: Config, overrides: dict) -> Config:
 
 
 def _report(config: pytest.Config, handle: str, sigcheck_config: Config) -> Report:
-    """One check per (handle, configuration) per session; the only place a module is checked.
+    return _reports(config, [(handle, sigcheck_config)])[0]
 
-    Modules are checked one at a time, as their first item runs, sharing one
-    runtime worker process (one TensorFlow import) for the session."""
+
+def _reports(config: pytest.Config, pairs) -> list:
+    """One check per (handle, configuration) per session; the only place modules are checked.
+
+    The pairs not checked yet run at the same time, one runtime worker each;
+    the workers (one TensorFlow import each) serve the whole session."""
     reports = config.stash.setdefault(_REPORTS, {})
     # Config holds mappings and so cannot be hashed; its repr is a faithful value key.
-    key = (handle, repr(sigcheck_config))
-    if key not in reports:
+    keys = [(handle, repr(sigcheck_config)) for handle, sigcheck_config in pairs]
+    todo = [(key, *pair) for key, pair in zip(keys, pairs) if key not in reports]
+    if todo:
         from . import api  # imported on use: the plugin itself loads in every pytest run
 
-        started = time.perf_counter()
-        reports[key] = api.check(handle, sigcheck_config, worker=_runtime_worker(config, sigcheck_config))
-        config.stash.setdefault(_CHECKED, []).append(round(time.perf_counter() - started, 2))
-    return reports[key]
+        workers = _runtime_workers(config) if _needs_runtime(todo[0][2]) else []
+        checked = config.stash.setdefault(_CHECKED, [])
+        problems = []
+
+        def check(index: int) -> None:
+            key, handle, sigcheck_config = todo[index]
+            started = time.perf_counter()
+            try:
+                worker = workers[index] if index < len(workers) else None
+                reports[key] = api.check(handle, sigcheck_config, worker=worker)
+            except Exception as exc:  # a bug in sigcheck: raised in the item that asked
+                problems.append(exc)
+            checked.append(round(time.perf_counter() - started, 2))
+
+        threads = [threading.Thread(target=check, args=(i,), daemon=True) for i in range(1, len(todo))]
+        for thread in threads:
+            thread.start()
+        check(0)
+        for thread in threads:
+            thread.join()
+        if problems:
+            raise problems[0]
+    return [reports[key] for key in keys]
 
 
-def _runtime_worker(config: pytest.Config, sigcheck_config: Config):
-    """The session's inference process, created for the first check that may run a module."""
+def _items_config(config: pytest.Config, handle: str) -> Config:
+    """The session's configuration narrowed to the module's selected items."""
+    plan = config.stash[_PLAN]
+    return plan.config.merged(select=tuple(config.stash.get(_SELECTED, {}).get(handle) or plan.rules))
+
+
+def _window(config: pytest.Config, handle: str) -> list:
+    """``handle`` and, while jobs are free, the next selected modules that are not checked yet."""
+    selected = list(config.stash.get(_SELECTED, {}))
+    if handle not in selected or not _needs_runtime(_items_config(config, handle)):
+        return [handle]  # static checks take milliseconds: nothing to overlap
+    done = {key[0] for key in config.stash.get(_REPORTS, {})}
+    later = [h for h in selected[selected.index(handle) + 1:] if h not in done]
+    return [handle] + later[:_jobs(config) - 1]
+
+
+def _jobs(config: pytest.Config) -> int:
+    if hasattr(config, "workerinput"):  # pytest-xdist runs the modules in parallel already
+        return 1
+    plan = config.stash.get(_PLAN, None)  # none for sigcheck_report in a run that names no module
+    return (plan.config.jobs if plan is not None else 0) or len(os.sched_getaffinity(0))
+
+
+def _needs_runtime(sigcheck_config: Config) -> bool:
     from .engine import select_rules
     from .rules import load_rules
 
     rules = select_rules(load_rules(), sigcheck_config.select, sigcheck_config.ignore)
-    if sigcheck_config.static or not any(r.uses_runtime for r in rules):
-        return None
-    worker = config.stash.get(_WORKER, None)
-    if worker is None:
+    return not sigcheck_config.static and any(r.uses_runtime for r in rules)
+
+
+def _runtime_workers(config: pytest.Config) -> list:
+    """The session's inference processes, one per job; created on first need, started on use."""
+    workers = config.stash.get(_WORKERS, None)
+    if workers is None:
         from .runtime.runner import Worker
 
-        worker = config.stash[_WORKER] = Worker()
-    return worker
+        jobs = _jobs(config)
+        threads = len(os.sched_getaffinity(0)) // jobs if jobs > 1 else 0  # share the cores between them
+        workers = config.stash[_WORKERS] = [Worker(threads=threads) for _ in range(jobs)]
+    return workers
 
 
 def _place(result: Result) -> str:
