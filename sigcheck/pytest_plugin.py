@@ -165,10 +165,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             selected.setdefault(item.parent.module.handle, []).append(item.name)
     session.config.stash[_SELECTED] = selected
     plan = session.config.stash.get(_PLAN, None)
-    if selected and not plan.config.static and not session.config.option.collectonly \
-            and not hasattr(session.config, "workerinput") and _uses_runtime(selected):
+    workers = getattr(session.config, "workerinput", {}).get("workercount", 1)
+    if len(selected) >= workers and not plan.config.static and not session.config.option.collectonly \
+            and _uses_runtime(selected):
         # TensorFlow imports in the inference processes while the tests before the first module run.
-        # (An xdist worker does not know yet whether it will get a module: it starts them on first use.)
+        # (An xdist worker starts its process only when there are modules enough for every worker.)
         for worker in _runtime_workers(session.config)[:len(selected)]:
             worker.start()
 
