@@ -1,16 +1,19 @@
-"""check(handle, config) -> Report: resolve, read, run, evaluate.
+"""The public Python API, and the one entry point the faces (CLI, pytest plugin) use.
 
-The one entry point the faces (CLI, pytest plugin) use.  It never raises for
-bad input: an unreadable module becomes a Report with verdict ``error``.
+``check(handle, **options) -> Report``: resolve, read, run, evaluate.  It never
+raises for a bad module (an unreadable one becomes a Report with verdict
+``error``); bad options raise a ConfigError, exactly as the CLI refuses them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
+from typing import Optional
 
-from .config import Config
+from .config import Config, _validate, parse_tag_set
 from .engine import evaluate, select_rules
-from .errors import SigcheckError, UsageError
+from .errors import ConfigError, SigcheckError, UsageError
 from .facts.image import image_signature_names
 from .facts.model import ModuleFacts, format_tags
 from .facts.reader import read_module
@@ -20,18 +23,69 @@ from .results import ErrorInfo, Report
 from .rules import load_rules
 from .runtime.stage import runtime_stage
 
+# Keyword options: the [tool.sigcheck] keys in Python spelling, plus tags (the CLI's --tags).
+OPTIONS = {"select": "select", "ignore": "ignore", "fail_on": "fail_on", "static": "static",
+           "severity": "severities", "options": "options", "batch_sizes": "batch_sizes", "timeout": "timeout",
+           "max_archive_size": "max_archive_bytes", "allow_unsafe_ops": "allow_unsafe_ops", "jobs": "jobs"}
 
-def check(handle: str, config: Config = Config(), *, worker=None, progress=None) -> Report:
-    """Validate the module at ``handle`` and return its report.
 
+def check(handle: str, config: Optional[Config] = None, *, worker=None, progress=None, **options) -> Report:
+    """Validate the module at ``handle`` (directory, archive or URL) and return its report.
+
+    ``options`` are the [tool.sigcheck] settings as keywords (``static=True``,
+    ``select=["IMG", "OUT401"]``, ``fail_on="warning"``, ``tags=[""]``...),
+    applied over ``config`` (default: the defaults, no config file is read).
     ``worker`` (a runtime.runner.Worker) is reused for inference when given;
     ``progress`` (a runtime.stage.Progress) is told what happens."""
+    config = configure(config, **options)
+    require_tensorflow(config)
     try:
         with resolve(handle, max_archive_bytes=config.max_archive_bytes) as directory:
             facts = read_module(directory)
             return _report(handle, directory, facts, config, worker, progress)
     except SigcheckError as exc:
         return Report(module=handle, error=ErrorInfo(exc.kind, str(exc)), fail_on=config.fail_on)
+
+
+def check_many(handles, config: Optional[Config] = None, **options) -> list:
+    """Reports for several modules, in the order given; ``jobs=N`` runs N at a time."""
+    from .many import check_many as run_many
+
+    config = configure(config, **options)
+    require_tensorflow(config)
+    return run_many(list(handles), config, jobs=config.jobs)
+
+
+def scan(*roots: str, config: Optional[Config] = None, **options) -> list:
+    """Reports for every module directory and archive found under ``roots``."""
+    from .many import discover_modules
+
+    return check_many([m for root in roots for m in discover_modules(root)], config, **options)
+
+
+def configure(config: Optional[Config] = None, **options) -> Config:
+    """``config`` (or the defaults) with keyword options, each validated like its config key."""
+    config = config if config is not None else Config()
+    changes = {}
+    for key, value in options.items():
+        if key == "tags":
+            changes["tags"] = None if value is None else tuple(
+                parse_tag_set(t) if isinstance(t, str) else tuple(sorted(t))
+                for t in ([value] if isinstance(value, str) else value))
+        elif key in OPTIONS:
+            changes[OPTIONS[key]] = _validate(key, value, "sigcheck")
+        else:
+            raise ConfigError(f"unknown option {key!r}; known: {', '.join(sorted([*OPTIONS, 'tags']))}")
+    return replace(config, **changes)
+
+
+def require_tensorflow(config: Config, *, hint: str = "--static") -> None:
+    """Refuse, in one line, a run that needs TensorFlow where it is not installed (the lean install)."""
+    if config.static or importlib.util.find_spec("tensorflow") is not None:
+        return
+    if any(r.uses_runtime for r in select_rules(load_rules(), config.select, config.ignore)):
+        raise UsageError("runtime checks need TensorFlow, which is not installed: "
+                         f"pip install 'sigcheck[tf]', or check statically with {hint}")
 
 
 def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, worker, progress) -> Report:

@@ -13,9 +13,18 @@ import os
 import signal
 import sys
 import tempfile
+from dataclasses import replace
 
 from . import __version__
-from .config import Config, codes, load_config, parse_batch_sizes, parse_memory, parse_tag_set, parse_timeout
+from .config import (
+    Config,
+    codes,
+    load_config,
+    parse_batch_sizes,
+    parse_memory,
+    parse_tag_set,
+    parse_timeout,
+)
 from .errors import SigcheckError, UsageError
 from .render import FORMATS, renderer
 from .resolve import parse_size
@@ -131,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="modules checked in parallel, each with its own worker process (default: one per core)")
     parser.add_argument("--details", action="store_true",
                         help="with several modules: the full report of each module, not only the summary")
+    parser.add_argument("--files", action="store_true",
+                        help="the arguments are changed files (a pre-commit hook's): check each module they "
+                             "belong to (the directory holding saved_model.pb above them, or the archive) once")
     parser.add_argument("--max-archive-size", metavar="SIZE",
                         help="refuse archives whose uncompressed size exceeds SIZE (default: 4GiB)")
     parser.add_argument("--max-memory", metavar="SIZE",
@@ -200,15 +212,26 @@ def run_check(argv, scan: bool = False) -> int:
         parser.prog = "sigcheck scan"
         parser.description = "Check every module (directory or archive) found under the given directories."
     args = parser.parse_args(argv)
-    if not args.modules and not args.example:
+    if not scan and args.modules[:1] == ["scan"] and not os.path.exists("scan"):
+        scan, args.modules = True, args.modules[1:]  # options before the subcommand: sigcheck --static scan x/
+    if not args.modules and not args.example and not args.files:
         raise UsageError("no module given: pass PATH_OR_HANDLE, or --example (see 'sigcheck --help')")
     config = config_from_args(args)
-    if not config.static:
+    from .api import require_tensorflow
+
+    require_tensorflow(replace(config, static=False) if args.example else config)
+    if not config.static or args.example:
         _check_sandbox(config)
     if scan:
         from .many import discover_modules
 
         handles = [m for root in args.modules for m in discover_modules(root)]
+    elif args.files:
+        from .changed import modules_of
+
+        handles = modules_of(args.modules)
+        if not handles:
+            return 0  # nothing that was changed belongs to a module
     else:
         handles = args.modules
     if not args.example and (scan or len(handles) > 1) and (
@@ -246,7 +269,6 @@ def _check_sandbox(config: Config) -> None:
 
 def _check_one(handle: str, config: Config):
     from . import api
-
     from .stream import cached_checker
 
     check = cached_checker(config.cache_dir, config) or api.check

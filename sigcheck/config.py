@@ -65,8 +65,23 @@ class Config:
     source: Optional[str] = None  # the config file the values came from
 
     def __post_init__(self):
+        """Values are validated like the CLI's flags, so that the Python API cannot build a Config the
+        CLI would refuse (``select="IMG302"`` is one code, not the letters I, M, G...)."""
+        for key in ("select", "ignore"):
+            value = getattr(self, key)
+            object.__setattr__(self, key, codes([value] if isinstance(value, str) else list(value or ()), key))
+        if self.select or self.ignore:
+            _require_some_rule(self.select, self.ignore)
         if self.fail_on not in FAIL_ON:
             raise ConfigError(f"fail-on must be one of {', '.join(FAIL_ON)}, not {self.fail_on!r}")
+        for key in ("static", "allow_unsafe_ops", "progress"):
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigError(f"{key.replace('_', '-')} must be true or false, not {getattr(self, key)!r}")
+        object.__setattr__(self, "batch_sizes", parse_batch_sizes(self.batch_sizes, "batch-sizes"))
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or not self.timeout > 0:
+            raise ConfigError(f"timeout must be a positive number of seconds, not {self.timeout!r}")
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 0:
+            raise ConfigError(f"jobs must be a whole number >= 0 (0 = one per core), not {self.jobs!r}")
 
     def worker_memory(self, jobs: int) -> int:
         """The memory bound of each of ``jobs`` workers: the run's share."""
@@ -92,6 +107,16 @@ def codes(values, what: str) -> tuple:
         if not any(k.startswith(code) for k in known):
             raise ConfigError(f"{what}: {code!r} matches no rule (codes look like IMG302 or prefixes like IMG)")
     return found
+
+
+def _require_some_rule(select, ignore) -> None:
+    """Selecting no rule at all is a mistake, never an empty pass."""
+    from .engine import select_rules
+    from .rules import load_rules
+
+    if not select_rules(load_rules(), select, ignore):
+        raise ConfigError(f"select {','.join(select) or 'everything'} with ignore {','.join(ignore)} "
+                          "leaves no rule to check")
 
 
 def find_config(start: str) -> Optional[str]:

@@ -7,6 +7,7 @@ JSON shape (schema ``sigcheck-report/1``; fields may be added, never renamed)::
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -94,6 +95,15 @@ class Report:
         return "pass" if self.image_module else "not-applicable"
 
     @property
+    def ok(self) -> bool:
+        """True when the module conforms (or is not an image module): nothing fails under ``fail_on``."""
+        return self.verdict in ("pass", "not-applicable")
+
+    def __iter__(self):
+        """The results, in rule order."""
+        return iter(self.results)
+
+    @property
     def exit_code(self) -> int:
         return {"error": EXIT_UNREADABLE, "fail": EXIT_VIOLATIONS}.get(self.verdict, EXIT_OK)
 
@@ -132,6 +142,14 @@ class Report:
         if report.verdict != data["verdict"] or report.fail_on not in FAIL_ON:
             raise ValueError("not a sigcheck-report/1 document (its verdict does not follow from its results)")
         return report
+
+
+    def to_dict(self) -> dict:
+        """The ``sigcheck-report/1`` document as plain data (what ``--format json`` prints)."""
+        return self.to_json()
+
+    def to_json_text(self, indent: int = 2) -> str:
+        return json.dumps(self.to_json(), indent=indent)
 
 
 def worst_exit_code(reports) -> int:

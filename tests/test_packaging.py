@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 
 from helpers import REPO
+from sigcheck.rules import load_rules
 
 
 def test_non_editable_install_finds_the_rule_files(tmp_path):
@@ -34,3 +36,51 @@ def test_non_editable_install_finds_the_rule_files(tmp_path):
     assert rules_dir == str(target / "sigcheck" / "ruledefs")
     assert int(count) >= 20
     assert fixtures_file == str(target / "sigcheck" / "fixtures" / "__init__.py")
+
+
+def _source_tree(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    for name in ("sigcheck", "rules", "fixtures"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return source
+
+
+def _tree_mib(path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
+
+
+def test_wheel_installs_lean_into_a_fresh_venv_and_checks_statically(tmp_path, modules):
+    """`python -m build` gives a wheel; installed alone (no TensorFlow) it runs the static hook's job,
+    carries the rule files and recipes, and refuses runtime checks in one line (exit 2)."""
+    dist = tmp_path / "dist"
+    built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(_source_tree(tmp_path))],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    wheel = next(dist.glob("sigcheck-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python, sigcheck = venv / "bin" / "python", venv / "bin" / "sigcheck"
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr[-2000:]
+    assert _tree_mib(venv) < 100, f"the static hook's environment is {_tree_mib(venv):.0f} MiB"
+
+    module = modules.build("img302-uint8-input")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    static = subprocess.run([str(sigcheck), "--static", "--format", "json", module], capture_output=True, text=True,
+                            env=env, cwd=tmp_path)
+    assert static.returncode == 1, static.stderr
+    assert {r["rule"] for r in json.loads(static.stdout)["results"] if r["status"] == "fail"} == {"IMG302"}
+    full = subprocess.run([str(sigcheck), module], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert full.returncode == 2 and full.stdout == ""
+    assert full.stderr.strip().splitlines() == [
+        "sigcheck: error: runtime checks need TensorFlow, which is not installed: pip install 'sigcheck[tf]', "
+        "or check statically with --static"]
+    contents = subprocess.run(
+        [str(python), "-c", "import importlib.util as u, sigcheck.rules as r, sys; "
+                            "print(len(r.load_rules()), u.find_spec('sigcheck.fixtures.catalog') is not None, "
+                            "'tensorflow' in sys.modules)"],
+        capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert contents.stdout.split() == [str(len(load_rules())), "True", "False"], contents.stderr
