@@ -1,9 +1,14 @@
 """Command line: parse arguments, call the api, render, choose the exit code.
 
 Exit codes: 0 conforms, 1 violations, 2 unreadable module or wrong command,
-3 internal error (a bug in sigcheck), 130 interrupted (SIGINT), 143 terminated
-(SIGTERM), 129 hung up (SIGHUP).  Errors are one line on stderr, never a
-traceback (set SIGCHECK_DEBUG=1 to see one).
+3 internal error (a bug in sigcheck), 4 could not check (no violation, but some
+checks could not complete: timeout, killed worker...; 1 wins over 4),
+130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP).
+Errors are one line on stderr, never a traceback (set SIGCHECK_DEBUG=1 to see one).
+
+One argparse parser reads every command line; the command (check, scan, rules,
+explain) is its first positional word, so options go before or after it
+(``sigcheck --static scan exports/`` = ``sigcheck scan exports/ --static``).
 """
 
 from __future__ import annotations
@@ -26,13 +31,15 @@ from .config import (
     parse_timeout,
 )
 from .errors import SigcheckError, UsageError
-from .render import FORMATS, renderer
+from .outputs import destinations, prepare, write_reports
+from .render import FORMATS
 from .resolve import parse_size
-from .results import FAIL_ON, worst_exit_code
+from .results import EXIT_OK, EXIT_VIOLATIONS, FAIL_ON, worst_exit_code
 
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
-COMMANDS = ("rules", "explain")
+COMMANDS = ("check", "scan", "rules", "explain")
+RULES_FORMATS = ("text", "json", "markdown")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,13 +88,18 @@ def main(argv=None) -> int:
 def _main(argv) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in COMMANDS:
+        args = build_parser().parse_intermixed_args(argv)
+        command = args.modules.pop(0) if args.modules and args.modules[0] in COMMANDS else "check"
+        if command == "rules":
             from . import commands
 
-            return getattr(commands, argv[0])(argv[1:])
-        if argv and argv[0] == "scan":
-            return run_check(argv[1:], scan=True)
-        return run_check(argv)
+            _no_modules(args.modules, "rules")
+            return commands.rules(_rules_format(args.format))
+        if command == "explain":
+            from . import commands
+
+            return commands.explain(args.modules)
+        return run_check(args, scan=command == "scan")
     except SigcheckError as exc:
         _error(str(exc))
         return exc.exit_code
@@ -105,20 +117,45 @@ def _error(message: str) -> None:
     print(f"sigcheck: error: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+def _no_modules(modules, command) -> None:
+    if modules:
+        raise UsageError(f"'sigcheck {command}' takes no module: {' '.join(modules)}")
+
+
+def _rules_format(fmt) -> str:
+    if fmt is not None and fmt not in RULES_FORMATS:
+        raise UsageError(f"sigcheck rules --format: choose from {', '.join(RULES_FORMATS)}, not {fmt!r}")
+    return fmt or "text"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sigcheck",
+        usage="sigcheck [check|scan|rules|explain] [options] [PATH_OR_HANDLE ...]",
         description="Validate TF1 Hub image modules against the Common Signatures for Images.",
-        epilog="Commands: 'sigcheck rules' lists every rule; 'sigcheck explain CODE' documents one. "
+        epilog="Commands (options go before or after them): "
+               "'sigcheck [check] PATH...' checks modules (the default); "
+               "'sigcheck scan DIR...' checks every module found under DIR; "
+               "'sigcheck rules [--format text|json|markdown]' lists every rule; "
+               "'sigcheck explain CODE|NAME' documents one rule. "
                "Exit codes: 0 conforms, 1 violations, 2 unreadable module or bad usage, 3 internal error, "
+               "4 could not check (some checks did not complete, nothing violates), "
                "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.",
     )
     parser.add_argument("modules", nargs="*", metavar="PATH_OR_HANDLE",
-                        help="module directory, .tar.gz/.tgz archive or http(s):// handle")
+                        help="module directory, .tar.gz/.tgz archive or http(s):// handle "
+                             "(after 'scan': directories to search; after 'explain': rule codes or names)")
     parser.add_argument("--example", action="store_true",
                         help="build the bundled conformant example module in a temporary directory and check it")
-    parser.add_argument("--format", choices=sorted(FORMATS), default="rich", help="report format (default: rich)")
-    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument("--report", action="append", metavar="FORMAT[:PATH]",
+                        help="write a report in FORMAT to PATH (stdout without a path); repeatable: one run, "
+                             f"several reports. Formats: {', '.join(sorted(FORMATS))}")
+    parser.add_argument("--format", metavar="FORMAT",
+                        help="the one report's format (default: rich); same as --report FORMAT")
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="write the one report to FILE instead of stdout; same as --report FORMAT:FILE")
+    parser.add_argument("--exit-zero", action="store_true",
+                        help="exit 0 even when modules violate the conventions (other exit codes unchanged)")
     parser.add_argument("--config", metavar="FILE",
                         help="config file (default: [tool.sigcheck] of the nearest pyproject.toml)")
     parser.add_argument("--static", action=argparse.BooleanOptionalAction, default=None,
@@ -138,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress display on stderr")
     parser.add_argument("--jobs", "-j", type=int, metavar="N",
                         help="modules checked in parallel, each with its own worker process (default: one per core)")
-    parser.add_argument("--details", action="store_true",
-                        help="with several modules: the full report of each module, not only the summary")
+    parser.add_argument("--details", "--verbose", "-v", action="store_true",
+                        help="every result, passes included (default: findings, and counts of the rest)")
     parser.add_argument("--files", action="store_true",
                         help="the arguments are changed files (a pre-commit hook's): check each module they "
                              "belong to (the directory holding saved_model.pb above them, or the archive) once")
@@ -206,20 +243,20 @@ def _jobs(value):
     return value
 
 
-def run_check(argv, scan: bool = False) -> int:
-    parser = build_parser()
-    if scan:
-        parser.prog = "sigcheck scan"
-        parser.description = "Check every module (directory or archive) found under the given directories."
-    args = parser.parse_args(argv)
-    if not scan and args.modules[:1] == ["scan"] and not os.path.exists("scan"):
-        scan, args.modules = True, args.modules[1:]  # options before the subcommand: sigcheck --static scan x/
+def run_check(args, scan: bool = False) -> int:
     if not args.modules and not args.example and not args.files:
         raise UsageError("no module given: pass PATH_OR_HANDLE, or --example (see 'sigcheck --help')")
+    outputs = destinations(args.report, args.format, args.output)
     config = config_from_args(args)
     from .api import require_tensorflow
 
     require_tensorflow(replace(config, static=False) if args.example else config)
+    prepare(outputs)
+    code = _run(args, config, outputs, scan)
+    return EXIT_OK if args.exit_zero and code == EXIT_VIOLATIONS else code
+
+
+def _run(args, config: Config, outputs, scan: bool) -> int:
     if not config.static or args.example:
         _check_sandbox(config)
     if scan:
@@ -235,10 +272,10 @@ def run_check(argv, scan: bool = False) -> int:
     else:
         handles = args.modules
     if not args.example and (scan or len(handles) > 1) and (
-            args.cluster or args.resume or args.format == "jsonl" or config.cache_dir):
+            args.cluster or args.resume or any(d.format == "jsonl" for d in outputs) or config.cache_dir):
         from .registry import run_scan
 
-        return run_scan(handles, config, fmt=args.format, output=args.output, details=args.details,
+        return run_scan(handles, config, outputs=outputs, details=args.details,
                         resume=args.resume, cluster=args.cluster)
     if args.cluster or args.resume:
         raise UsageError("--cluster and --resume apply to several modules: use 'sigcheck scan DIR'")
@@ -250,9 +287,17 @@ def run_check(argv, scan: bool = False) -> int:
         reports = _check_all(handles, config)
     for report in reports:
         if report.error is not None:
-            _error(report.error.message if len(reports) == 1 else f"{report.module}: {report.error.message}")
-    write_output(reports, args.format, args.output, details=args.details)
+            _error(_error_text(report, alone=len(reports) == 1))
+    write_reports(reports, outputs, details=args.details)
     return worst_exit_code(reports)
+
+
+def _error_text(report, alone: bool) -> str:
+    """The error, prefixed by the module when several were checked -- unless it names the module already."""
+    message = report.error.message
+    if alone or message.startswith(report.module):
+        return message
+    return f"{report.module}: {message}"
 
 
 def _check_sandbox(config: Config) -> None:
@@ -269,6 +314,8 @@ def _check_sandbox(config: Config) -> None:
 
 def _check_one(handle: str, config: Config):
     from . import api
+
+    config = config.for_module(handle)
     from .stream import cached_checker
 
     check = cached_checker(config.cache_dir, config) or api.check
@@ -313,36 +360,6 @@ def _check_example(config: Config):
             build("fv-conformant", path)
         report = api.check(path, config)
     return report
-
-
-def write_output(reports, fmt: str, output, details: bool = False) -> None:
-    color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    width = None
-    if output is None and sys.stdout.isatty():
-        width = os.get_terminal_size().columns
-    text = renderer(fmt)(reports, color=color, width=width, details=details)
-    if output is None and fmt == "rich" and all(r.error is not None for r in reports):
-        text = ""  # the one-line error on stderr says it all
-    if output is None:
-        sys.stdout.write(text)
-        return
-    write_atomically(output, text)
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write ``path`` completely or not at all (temp file + rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UsageError(f"--output {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".sigcheck-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

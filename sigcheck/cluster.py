@@ -128,7 +128,7 @@ def check_on_worker(handle: str, config: Config, cache_dir: Optional[str]) -> Re
     """The task: runs in a Dask worker thread."""
     from distributed import get_worker
 
-    return get_worker().plugins[PLUGIN].check(handle, config, cache_dir)
+    return get_worker().plugins[PLUGIN].check(handle, config.for_module(handle), cache_dir)
 
 
 class DaskCluster:

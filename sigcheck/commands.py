@@ -9,13 +9,8 @@ from .errors import UsageError
 from .rules import load_rules, rule_by_code
 
 
-def rules(argv) -> int:
+def rules(fmt: str = "text") -> int:
     """List every rule: code, name, severity, stage, summary."""
-    fmt = "text"
-    if argv[:1] == ["--format"] and len(argv) == 2 and argv[1] in ("text", "json", "markdown"):
-        fmt = argv[1]
-    elif argv:
-        raise UsageError("usage: sigcheck rules [--format text|json|markdown]")
     all_rules = load_rules()
     if fmt == "json":
         document = [
@@ -38,16 +33,16 @@ def rules(argv) -> int:
     return 0
 
 
-def explain(argv) -> int:
-    """Print one rule's documentation."""
+def explain(names) -> int:
+    """Print one rule's documentation: ``names`` holds its code or name."""
     from .ruledocs import rule_text
 
-    if len(argv) != 1:
-        raise UsageError("usage: sigcheck explain CODE (e.g. sigcheck explain IMG302)")
+    if len(names) != 1:
+        raise UsageError("usage: sigcheck explain CODE (e.g. sigcheck explain IMG302 or input-dtype)")
     try:
-        rule = rule_by_code(argv[0])
+        rule = rule_by_code(names[0])
     except KeyError:
         codes = ", ".join(r.code for r in load_rules())
-        raise UsageError(f"unknown rule {argv[0]!r}; known: {codes}") from None
+        raise UsageError(f"unknown rule {names[0]!r}; known: {codes}") from None
     sys.stdout.write(rule_text(rule))
     return 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import os
+import posixpath
+from fnmatch import fnmatchcase
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping, Optional
@@ -63,6 +65,7 @@ class Config:
     progress: bool = False  # show progress on stderr (the CLI decides: TTY and not --quiet)
     cache_dir: Optional[str] = None  # the result cache (sigcheck.cache); None = no cache
     source: Optional[str] = None  # the config file the values came from
+    per_module: tuple = ()  # (glob, {"ignore": (...), "severity": {...}, "options": {...}}) in file order
 
     def __post_init__(self):
         """Values are validated like the CLI's flags, so that the Python API cannot build a Config the
@@ -71,7 +74,7 @@ class Config:
             value = getattr(self, key)
             object.__setattr__(self, key, codes([value] if isinstance(value, str) else list(value or ()), key))
         if self.select or self.ignore:
-            _require_some_rule(self.select, self.ignore)
+            check_selection(self.select, self.ignore)
         if self.fail_on not in FAIL_ON:
             raise ConfigError(f"fail-on must be one of {', '.join(FAIL_ON)}, not {self.fail_on!r}")
         for key in ("static", "allow_unsafe_ops", "progress"):
@@ -87,6 +90,22 @@ class Config:
         """The memory bound of each of ``jobs`` workers: the run's share."""
         return (self.max_memory or default_max_memory()) // max(1, jobs)
 
+    def for_module(self, handle: str) -> "Config":
+        """This config with the ``[tool.sigcheck.per-module."GLOB"]`` tables whose glob matches
+        ``handle`` applied: their ignores added, their severities and options over the run's."""
+        if not self.per_module:
+            return self
+        names = _module_names(handle, self.source)
+        ignore, severities, options = list(self.ignore), dict(self.severities), dict(self.options)
+        for pattern, overrides in self.per_module:
+            if any(fnmatchcase(name, pattern) for name in names):
+                ignore += overrides.get("ignore", ())
+                severities.update(overrides.get("severity", {}))
+                for code, values in overrides.get("options", {}).items():
+                    options[code] = MappingProxyType({**options.get(code, {}), **values})
+        return replace(self, ignore=tuple(dict.fromkeys(ignore)), severities=MappingProxyType(severities),
+                       options=MappingProxyType(options))
+
     def merged(self, **changes) -> "Config":
         """A copy with the non-None ``changes`` applied (flags over file values)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -98,25 +117,42 @@ def parse_tag_set(text: str) -> tuple:
 
 
 def codes(values, what: str) -> tuple:
-    """Rule codes or prefixes from strings or comma-separated lists; validated."""
+    """Rule codes, prefixes or names (input-dtype) from strings or comma-separated lists; validated."""
     from .rules import load_rules
 
-    known = [r.code for r in load_rules()]
-    found = tuple(c.strip().upper() for v in values for c in str(v).split(",") if c.strip())
+    rules = load_rules()
+    by_name = {r.name: r.code for r in rules}
+    found = tuple(by_name.get(c.strip().lower(), c.strip().upper()) for v in values for c in str(v).split(",")
+                  if c.strip())
     for code in found:
-        if not any(k.startswith(code) for k in known):
-            raise ConfigError(f"{what}: {code!r} matches no rule (codes look like IMG302 or prefixes like IMG)")
+        if not any(r.code.startswith(code) for r in rules):
+            raise ConfigError(f"{what}: {code!r} matches no rule (codes look like IMG302, prefixes like IMG, "
+                              f"names like input-dtype)")
     return found
 
 
-def _require_some_rule(select, ignore) -> None:
-    """Selecting no rule at all is a mistake, never an empty pass."""
-    from .engine import select_rules
-    from .rules import load_rules
+def check_selection(select, ignore) -> None:
+    """A selection that leaves no rule to check is a mistake, never a pass."""
+    from .rules import load_rules, matches
 
-    if not select_rules(load_rules(), select, ignore):
-        raise ConfigError(f"select {','.join(select) or 'everything'} with ignore {','.join(ignore)} "
-                          "leaves no rule to check")
+    for code in (*select, *ignore):
+        if not isinstance(code, str) or not any(r.code.startswith(code.upper()) for r in load_rules()):
+            raise ConfigError(f"select/ignore: {code!r} matches no rule (codes look like IMG302 or prefixes like IMG)")
+    if not any((not select or matches(r.code, select)) and not matches(r.code, ignore) for r in load_rules()):
+        raise ConfigError(f"no rule selected: select {', '.join(select) or 'all'} minus ignore "
+                          f"{', '.join(ignore)} leaves nothing to check")
+
+
+def _module_names(handle: str, source: Optional[str]) -> set:
+    """``handle`` as given, and relative to the config file's directory and to the working directory."""
+    path = handle.rstrip("/") or handle
+    names = {path, posixpath.normpath(path)}
+    if "://" not in handle:
+        absolute = os.path.abspath(path)
+        bases = [os.getcwd()] + ([os.path.dirname(os.path.abspath(source))] if source and os.path.isfile(source) else [])
+        names.update(os.path.relpath(absolute, base) for base in bases)
+        names.add(absolute)
+    return names
 
 
 def find_config(start: str) -> Optional[str]:
@@ -159,7 +195,8 @@ def _sigcheck_table(path: str, *, required: bool):
 
 
 _KEYS = ("select", "ignore", "severity", "fail_on", "batch_sizes", "timeout", "static", "options",
-         "max_archive_size", "allow_unsafe_ops", "jobs", "max_memory", "require_sandbox", "cache")
+         "max_archive_size", "allow_unsafe_ops", "jobs", "max_memory", "require_sandbox", "cache", "per_module")
+_PER_MODULE_KEYS = ("ignore", "severity", "options")
 
 
 def config_from_table(table: Mapping, *, source: str = "config") -> Config:
@@ -205,7 +242,27 @@ def _validate(key: str, value, source: str):
         return MappingProxyType(rule_options(value, where))
     if key == "cache":
         return _cache_dir(value, where, source)
+    if key == "per_module":
+        return _per_module(value, where)
     raise AssertionError(key)  # pragma: no cover - _KEYS and _validate disagree
+
+
+def _per_module(value, where) -> tuple:
+    """``{GLOB: {ignore, severity, options}}``, each value validated like its top-level key."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f'{where} must be a table of module globs, like [tool.sigcheck.per-module."exports/old_*"]')
+    found = []
+    for pattern, table in value.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}.{pattern!r} must be a table with ignore, severity or options")
+        checked = {}
+        for raw_key, setting in table.items():
+            key = raw_key.replace("-", "_")
+            if key not in _PER_MODULE_KEYS:
+                raise ConfigError(f"{where}.{pattern!r}: unknown key {raw_key!r}; known: {', '.join(_PER_MODULE_KEYS)}")
+            checked[key] = _validate(key, setting, f"{where}.{pattern!r}")
+        found.append((pattern.rstrip("/"), MappingProxyType(checked)))
+    return tuple(found)
 
 
 def _size(value, where) -> int:

@@ -88,7 +88,7 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None, on_repo
 
 def _checked(handle: str, config: Config, worker: Worker, progress, checker=check) -> Report:
     try:
-        return checker(handle, config, worker=worker, progress=progress)
+        return checker(handle, config.for_module(handle), worker=worker, progress=progress)
     except Exception as exc:  # a bug in sigcheck must not take the other modules down
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"

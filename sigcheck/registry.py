@@ -18,16 +18,21 @@ import time
 from .config import Config
 from .errors import UsageError
 from .render.jsonl import line
-from .results import EXIT_OK, Report
+from .results import Report, worse_exit_code
 
 
-def run_scan(handles, config: Config, *, fmt: str, output, details: bool = False, resume=None,
+def run_scan(handles, config: Config, *, outputs, details: bool = False, resume=None,
              cluster=None) -> int:
-    streaming = fmt == "jsonl"
+    """``outputs``: the run's report destinations (sigcheck.outputs); jsonl streams and goes alone."""
+    streaming = any(d.format == "jsonl" for d in outputs)
+    if streaming and len(outputs) > 1:
+        raise UsageError("--report jsonl streams each module as it is checked: it cannot be combined with "
+                         "other reports")
+    output = outputs[0].path
     previous = read_jsonl(resume, keep_reports=not streaming) if resume else {}
     todo = [h for h in handles if h not in previous]
     wanted = set(handles)
-    worst = max((_exit_code(r) for h, r in previous.items() if h in wanted), default=EXIT_OK)
+    worst = worse_exit_code(*(_exit_code(r) for h, r in previous.items() if h in wanted))
     collected = {}
     lock = threading.Lock()
     progress = ScanProgress(len(todo), skipped=len(handles) - len(todo)) if config.progress else None
@@ -41,7 +46,7 @@ def run_scan(handles, config: Config, *, fmt: str, output, details: bool = False
                     sink.flush()
                 else:
                     collected[index] = report
-                worst = max(worst, report.exit_code)
+                worst = worse_exit_code(worst, report.exit_code)
                 if report.error is not None:
                     if progress is not None:
                         progress.clear()
@@ -61,11 +66,11 @@ def run_scan(handles, config: Config, *, fmt: str, output, details: bool = False
             if progress is not None:
                 progress.finish()
     if not streaming:
-        from .cli import write_output
+        from .outputs import write_reports
 
         reports = iter(collected[i] for i in sorted(collected))
         ordered = [previous[h] if h in previous else next(reports) for h in handles]
-        write_output(ordered, fmt, output, details=details)
+        write_reports(ordered, outputs, details=details)
     return worst
 
 
@@ -152,7 +157,7 @@ class ScanProgress:
 
     def module_done(self, report: Report) -> None:
         self.done += 1
-        if report.verdict in ("fail", "error"):
+        if report.verdict in ("fail", "error", "incomplete"):
             self.failing += 1
         self._show()
 

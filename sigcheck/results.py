@@ -15,12 +15,15 @@ from . import __version__
 
 SCHEMA = "sigcheck-report/1"
 STATUSES = ("pass", "fail", "warn", "skip", "error")
-VERDICTS = ("pass", "fail", "error", "not-applicable")
+VERDICTS = ("pass", "fail", "error", "not-applicable", "incomplete")
 FAIL_ON = ("error", "warning")
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_UNREADABLE = 2
+EXIT_INCOMPLETE = 4  # no violation found, but some checks could not complete (timeout, killed worker...)
+# Which exit code wins when a run has several: violations over "could not check".
+_EXIT_RANK = (EXIT_OK, EXIT_INCOMPLETE, EXIT_VIOLATIONS, EXIT_UNREADABLE)
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,15 @@ class Report:
 
     @property
     def verdict(self) -> str:
+        """``incomplete``: nothing violates, but some checks could not complete
+        (their results are ``error``); a violation anywhere makes it ``fail``."""
         if self.error is not None:
             return "error"
-        if self.failing:
+        failing = self.failing
+        if any(r.status != "error" for r in failing):
             return "fail"
+        if failing:
+            return "incomplete"
         return "pass" if self.image_module else "not-applicable"
 
     @property
@@ -105,7 +113,8 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return {"error": EXIT_UNREADABLE, "fail": EXIT_VIOLATIONS}.get(self.verdict, EXIT_OK)
+        return {"error": EXIT_UNREADABLE, "fail": EXIT_VIOLATIONS,
+                "incomplete": EXIT_INCOMPLETE}.get(self.verdict, EXIT_OK)
 
     def to_json(self) -> dict:
         return {
@@ -143,7 +152,6 @@ class Report:
             raise ValueError("not a sigcheck-report/1 document (its verdict does not follow from its results)")
         return report
 
-
     def to_dict(self) -> dict:
         """The ``sigcheck-report/1`` document as plain data (what ``--format json`` prints)."""
         return self.to_json()
@@ -152,5 +160,10 @@ class Report:
         return json.dumps(self.to_json(), indent=indent)
 
 
+def worse_exit_code(*codes: int) -> int:
+    """The code a run with these per-module codes exits with (violations beat "could not check")."""
+    return max(codes, key=_EXIT_RANK.index, default=EXIT_OK)
+
+
 def worst_exit_code(reports) -> int:
-    return max((r.exit_code for r in reports), default=EXIT_OK)
+    return worse_exit_code(*(r.exit_code for r in reports))

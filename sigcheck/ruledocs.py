@@ -85,7 +85,7 @@ def rules_markdown(rules=None) -> str:
 def rule_text(rule) -> str:
     """Plain text for `sigcheck explain CODE`."""
     lines = [
-        f"{rule.code} {rule.name} ({rule.severity}, {_stage_text(rule)}, {rule.category})",
+        f"{rule.code} {rule.name} ({rule.severity}; {_stage_text(rule)} check; category {rule.category})",
         "",
         rule.summary,
         "",

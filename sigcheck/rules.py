@@ -134,7 +134,7 @@ def code_order(code: str) -> tuple:
 
 def rule_by_code(code: str) -> Rule:
     for rule in load_rules():
-        if rule.code == code.upper():
+        if code.upper() == rule.code or code.lower() == rule.name:
             return rule
     raise KeyError(code)
 

@@ -24,14 +24,15 @@ def cached_checker(cache_dir: Optional[str], config: Config) -> Optional[Callabl
     from .api import check
     from .cache import ReportCache
 
-    cache = ReportCache(cache_dir, config)
+    cache, run_config = ReportCache(cache_dir, config), config
 
     def check_cached(handle: str, config: Config, **kwargs) -> Report:
-        key = cache.key(handle)
-        report = cache.get(handle, key)
+        store = cache if config == run_config else ReportCache(cache_dir, config)  # per-module settings
+        key = store.key(handle)
+        report = store.get(handle, key)
         if report is None:
             report = check(handle, config, **kwargs)
-            cache.put(key, report)
+            store.put(key, report)
         return report
 
     return check_cached
@@ -71,7 +72,9 @@ def _report_hits(todo, config: Config, on_report) -> list:
     cache = ReportCache(config.cache_dir, config)
     misses = []
     for index, handle in todo:
-        report = cache.get(handle, cache.key(handle))
+        own = config.for_module(handle)  # per-module settings are part of the key
+        store = cache if own == config else ReportCache(config.cache_dir, own)
+        report = store.get(handle, store.key(handle))
         if report is None:
             misses.append((index, handle))
         else:

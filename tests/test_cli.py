@@ -13,7 +13,7 @@ ALL_CODES = [r.code for r in load_rules()]
 
 
 def test_conformant_module_rich_report(modules):
-    run = run_sigcheck("--static", modules.build("fv-conformant"))
+    run = run_sigcheck("--static", "--details", modules.build("fv-conformant"))
     assert run.returncode == 0
     out = run.stdout
     assert "\x1b[" not in out, "colour codes although NO_COLOR is set and stdout is not a TTY"
@@ -121,8 +121,9 @@ def test_output_writes_the_report_to_a_file(modules, tmp_path):
     assert run.returncode == 0 and run.stdout == ""
     assert json.loads(out.read_text())["verdict"] == "pass"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+    (tmp_path / "no").write_text("a file, not a directory")
     bad = run_sigcheck("--static", "--output", tmp_path / "no" / "dir" / "r.txt", modules.build("fv-conformant"))
-    assert bad.returncode == 2 and "does not exist" in bad.error_lines[0]
+    assert bad.returncode == 2 and "cannot write" in bad.error_lines[0]
 
 
 def test_rules_command_lists_every_rule():

@@ -45,5 +45,8 @@ def test_readme_documents_every_rule_and_exit_code():
 
 def test_readme_shows_a_github_actions_job_and_a_pytest_setup():
     readme = (REPO / "README.md").read_text()
-    assert "upload-sarif" in readme and "--format junit" in readme and "--format sarif" in readme
+    job = readme.split("jobs:\n  sigcheck:", 1)[1].split("```", 1)[0]
+    assert "upload-sarif" in job and "--report junit:" in job and "--report sarif:" in job
+    runs = [line for line in job.splitlines() if line.strip().startswith(("sigcheck ", "run: sigcheck"))]
+    assert len(runs) == 1, "the job must check the modules once, not once per format"
     assert "sigcheck_modules" in readme

@@ -139,7 +139,7 @@ def test_a_hanging_module_times_out(modules):
     started = time.monotonic()
     run = run_sigcheck("--format", "json", *recipe.run_args, modules.build(recipe.name))
     assert time.monotonic() - started < 90
-    assert run.returncode == 1
+    assert run.returncode == 4 and run.json["verdict"] == "incomplete"  # could not check, not "violates"
     assert rule_verdicts(run.json) == CATALOG.expected_verdicts(recipe, RULES, static=False)
     assert any("timeout of 20s" in r["message"] for r in run.json["results"] if r["status"] == "error")
 

@@ -18,7 +18,8 @@ from ..rules import rule_by_code
 
 NOTEWORTHY = ("fail", "warn", "error")  # the statuses CI should show; pass and skip are counted only
 MODULE_FILES = ("saved_model.pb", "tfhub_module.pb")
-VERDICT_LABELS = {"pass": "PASS", "fail": "FAIL", "not-applicable": "NOT AN IMAGE MODULE", "error": "ERROR"}
+VERDICT_LABELS = {"pass": "PASS", "fail": "FAIL", "not-applicable": "NOT AN IMAGE MODULE", "error": "ERROR",
+                  "incomplete": "INCOMPLETE"}
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 

@@ -63,7 +63,7 @@ def _table(header, rows) -> str:
 
 
 def _overview(reports) -> str:
-    worst = max(reports, key=lambda r: ("pass", "not-applicable", "fail", "error").index(r.verdict))
+    worst = max(reports, key=lambda r: ("pass", "not-applicable", "incomplete", "fail", "error").index(r.verdict))
     rows = [[code_cell(r.module), VERDICT_LABELS[r.verdict], *(str(r.summary[s]) for s in r.summary)]
             for r in reports]
     return (f"## sigcheck: {VERDICT_LABELS[worst.verdict]} ({len(reports)} modules)\n\n"

@@ -23,36 +23,50 @@ VERDICT_TEXT = {
     "not-applicable": ("NOT AN IMAGE MODULE", "bold yellow",
                        "no image signature: image rules were skipped"),
     "error": ("ERROR", "bold magenta", "the module could not be read"),
+    "incomplete": ("INCOMPLETE", "bold magenta", "no violation found, but some checks could not complete"),
 }
 
 
+NOTEWORTHY = ("fail", "warn", "error")
+
+
 def render(reports, *, color: bool = False, width: int = None, details: bool = False, **_options) -> str:
-    """One module: its full report.  Several: a summary table with a row per
-    module, then what needs attention in each (everything with ``details``)."""
+    """One module: its findings, and counts of the rest.  Several: a summary
+    table with a row per module, then what needs attention in each.
+    ``details`` shows every result, passes included."""
     buffer = io.StringIO()
     width = width or int(os.environ.get("COLUMNS", "0") or 0) or 100
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width,
                       highlight=False, emoji=False)
     if len(reports) == 1:
-        for part in render_report(reports[0]):
+        for part in render_report(reports[0], details=details):
             console.print(part)
         return buffer.getvalue()
     console.print(summary_table(reports))
     for report in reports:
         if details:
             console.rule(report.module)
-            for part in render_report(report):
+            for part in render_report(report, details=True):
                 console.print(part)
-        elif report.error is None and any(r.status in ("fail", "warn", "error") for r in report.results):
+        elif report.error is None and any(r.status in NOTEWORTHY for r in report.results):
             console.rule(report.module)
-            console.print(results_table(report, only=("fail", "warn", "error")))
+            console.print(results_table(report, only=NOTEWORTHY))
     return buffer.getvalue()
 
 
-def render_report(report) -> list:
+def render_report(report, details: bool = True) -> list:
     if report.error is not None:
         return [Text.assemble((f"{report.module}: ", "bold"), ("ERROR ", "bold magenta"), report.error.message)]
-    return [header(report), results_table(report), verdict_line(report)]
+    if details:
+        return [header(report), results_table(report), verdict_line(report)]
+    parts = [header(report)]
+    if any(r.status in NOTEWORTHY for r in report.results):
+        parts.append(results_table(report, only=NOTEWORTHY))
+    hidden = [s for s in ("pass", "skip") if report.summary[s]]
+    if hidden:
+        counts = ", ".join(f"{report.summary[s]} {s}" for s in hidden)
+        parts.append(Text(f"Not shown: {counts} (--details lists every rule)", style="dim"))
+    return parts + [verdict_line(report)]
 
 
 def header(report) -> Table:
@@ -117,7 +131,7 @@ def results_table(report, only=None) -> Group:
     groups: dict = {}
     for result in sorted(shown, key=_group_order(report)):
         groups.setdefault(_group_key(result), []).append(result)
-    name_width = max((len(r.name) for r in shown), default=4)
+    name_width = max([len(r.name) for r in shown] + [len("99 rules")])  # room for a folded skip row
     tables = []
     for group, results in groups.items():
         table = Table(title=Text(group, style="bold cyan"), title_justify="left", box=box.SIMPLE_HEAD,
@@ -146,7 +160,7 @@ def _rows(results) -> list:
     shaped = []
     for status, codes, name, tags, message in rows:
         if len(codes) > 1:
-            shaped.append((status, codes[0], f"{len(codes)} rules", tags, f"{message} ({', '.join(codes)})"))
+            shaped.append((status, "", f"{len(codes)} rules", tags, f"{message} ({', '.join(codes)})"))
         else:
             shaped.append((status, codes[0], name, tags, message))
     return shaped
@@ -165,15 +179,17 @@ def verdict_line(report) -> Text:
 def summary_table(reports) -> Group:
     table = Table(title="sigcheck: one row per module", title_justify="left", box=box.SIMPLE_HEAD,
                   show_edge=False)
-    table.add_column("Module")
+    table.add_column("Module", overflow="fold", ratio=1)  # a path is folded, never cut to "…/sav…"
     table.add_column("Verdict", no_wrap=True)
     for status in ("pass", "fail", "warn", "skip", "error"):
-        table.add_column(status, justify="right")
+        table.add_column(status, justify="right", no_wrap=True)
+    errors = []
     for report in reports:
         label, style, _ = VERDICT_TEXT[report.verdict]
         counts = report.summary
-        if report.error is not None:
-            table.add_row(report.module, Text(label, style=style), Text(report.error.message), "", "", "", "")
+        if report.error is not None:  # its message goes under the table, not into the count columns
+            table.add_row(report.module, Text(label, style=style), "", "", "", "", "")
+            errors.append(Text.assemble((f"{report.module}: ", "bold"), ("ERROR ", style), report.error.message))
         else:
             table.add_row(report.module, Text(label, style=style), *(str(counts[s]) for s in counts))
     verdicts = [r.verdict for r in reports]
@@ -181,4 +197,4 @@ def summary_table(reports) -> Group:
     sandboxes = sorted({r.facts["sandbox"] for r in reports if r.facts.get("sandbox")})
     if sandboxes:  # only modules that ran had one
         line += f"; sandbox: {' / '.join(sandboxes)}"
-    return Group(table, Text(f"{len(reports)} modules: {line}"))
+    return Group(table, *errors, Text(f"{len(reports)} modules: {line}"))
