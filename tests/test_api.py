@@ -65,11 +65,11 @@ def test_keyword_options_are_validated_like_the_cli(modules):
         with pytest.raises(ConfigError) as raised:
             check(path, **options)
         assert raised.value.exit_code == 2 and "\n" not in str(raised.value), why
-    with pytest.raises(ConfigError, match="leaves no rule to check"):
+    with pytest.raises(ConfigError, match="leaves nothing to check"):
         Config(select="OUT40", ignore="OUT4")
     cli = run_sigcheck("--static", "--select", "IMG", "--ignore", "IMG", path)
     assert cli.returncode == 2 and cli.error_lines == [
-        "sigcheck: error: select IMG with ignore IMG leaves no rule to check"]
+        "sigcheck: error: no rule selected: select IMG minus ignore IMG leaves nothing to check"]
 
 
 def test_many_modules(modules, tmp_path):
