@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="build the bundled conformant example module in a temporary directory and check it")
     parser.add_argument("--format", choices=sorted(FORMATS), default="rich", help="report format (default: rich)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument("--statistics", action="store_true",
+                        help="instead of the report, count the findings of each rule (text, or JSON with --format json)")
+    parser.add_argument("--sarif-root", metavar="DIR",
+                        help="sarif/gitlab: make module paths relative to DIR, the repository root (default: the "
+                             "current directory)")
     parser.add_argument("--config", metavar="FILE",
                         help="config file (default: [tool.sigcheck] of the nearest pyproject.toml)")
     parser.add_argument("--static", action=argparse.BooleanOptionalAction, default=None,
@@ -216,7 +221,7 @@ def run_check(argv, scan: bool = False) -> int:
         from .registry import run_scan
 
         return run_scan(handles, config, fmt=args.format, output=args.output, details=args.details,
-                        resume=args.resume, cluster=args.cluster)
+                        resume=args.resume, cluster=args.cluster, **_render_options(args))
     if args.cluster or args.resume:
         raise UsageError("--cluster and --resume apply to several modules: use 'sigcheck scan DIR'")
     if args.example:
@@ -228,8 +233,12 @@ def run_check(argv, scan: bool = False) -> int:
     for report in reports:
         if report.error is not None:
             _error(report.error.message if len(reports) == 1 else f"{report.module}: {report.error.message}")
-    write_output(reports, args.format, args.output, details=args.details)
+    write_output(reports, args.format, args.output, details=args.details, scan=scan, **_render_options(args))
     return worst_exit_code(reports)
+
+
+def _render_options(args) -> dict:
+    return {"statistics": args.statistics, "sarif_root": args.sarif_root}
 
 
 def _check_sandbox(config: Config) -> None:
@@ -293,13 +302,18 @@ def _check_example(config: Config):
     return report
 
 
-def write_output(reports, fmt: str, output, details: bool = False) -> None:
+def write_output(reports, fmt: str, output, details: bool = False, statistics: bool = False, **options) -> None:
     color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     width = None
     if output is None and sys.stdout.isatty():
         width = os.get_terminal_size().columns
-    text = renderer(fmt)(reports, color=color, width=width, details=details)
-    if output is None and fmt == "rich" and all(r.error is not None for r in reports):
+    if statistics:
+        from .render import statistics as stats
+
+        text = stats.render(reports, as_json=fmt == "json")
+    else:
+        text = renderer(fmt)(reports, color=color, width=width, details=details, **options)
+    if output is None and fmt == "rich" and not statistics and all(r.error is not None for r in reports):
         text = ""  # the one-line error on stderr says it all
     if output is None:
         sys.stdout.write(text)

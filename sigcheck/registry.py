@@ -22,7 +22,7 @@ from .results import EXIT_OK, Report
 
 
 def run_scan(handles, config: Config, *, fmt: str, output, details: bool = False, resume=None,
-             cluster=None) -> int:
+             cluster=None, **render_options) -> int:
     streaming = fmt == "jsonl"
     previous = read_jsonl(resume, keep_reports=not streaming) if resume else {}
     todo = [h for h in handles if h not in previous]
@@ -65,7 +65,7 @@ def run_scan(handles, config: Config, *, fmt: str, output, details: bool = False
 
         reports = iter(collected[i] for i in sorted(collected))
         ordered = [previous[h] if h in previous else next(reports) for h in handles]
-        write_output(ordered, fmt, output, details=details)
+        write_output(ordered, fmt, output, details=details, scan=True, **render_options)
     return worst
 
 

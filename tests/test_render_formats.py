@@ -60,7 +60,10 @@ def test_exit_codes_do_not_depend_on_the_format(modules, tmp_path, fmt, fixture,
     path = modules.build(fixture) if fixture else tmp_path / "missing"
     run = render(fmt, path)
     assert run.returncode == expected, run.stderr
-    assert run.stdout.strip(), "every format reports something, even for an unreadable module"
+    if fmt == "concise" and expected == 0:
+        assert run.stdout == ""  # one line per finding: none
+    else:
+        assert run.stdout.strip(), "every format reports something, even for an unreadable module"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -497,3 +500,133 @@ def test_junit_suites_carry_the_real_check_time(modules):
     times = [float(suite.get("time")) for suite in root.findall("testsuite")]
     assert all(t > 0 for t in times), times  # reading and judging a real module takes milliseconds at least
     assert float(root.get("time")) == pytest.approx(sum(times), abs=0.002)
+
+
+# --- concise ------------------------------------------------------------------------------------------
+
+CONCISE = re.compile(r"(?P<path>[^:]+): (?P<where>[^:]+): (?P<code>[A-Z]{3}\d{3}) (?P<name>[a-z0-9-]+): (?P<text>.+)")
+
+
+def test_concise_is_one_line_per_finding(modules):
+    path = Path(modules.build("img302-uint8-input"))
+    run = render("concise", path.name, cwd=path.parent)
+    findings = [r for r in reference(path.name, cwd=path.parent)["results"] if r["status"] in NOTEWORTHY]
+    lines = run.stdout.splitlines()
+    assert run.returncode == 1 and len(lines) == len(findings) > 0
+    for text, want in zip(lines, findings):
+        match = CONCISE.fullmatch(text)
+        assert match, text
+        assert match["path"] == "img302-uint8-input" and match["where"] == f"{{}}/{want['signature']}"
+        assert (match["code"], match["name"], match["text"]) == ("IMG302", "input-dtype", want["message"])
+
+
+def test_concise_conforming_module_prints_nothing_and_unreadable_one_line(modules, tmp_path):
+    assert render("concise", modules.build("fv-conformant")).stdout == ""
+    run = render("concise", tmp_path / "missing")
+    [line] = run.stdout.splitlines()
+    assert run.returncode == 2 and line.startswith(f"{tmp_path / 'missing'}: could not be read (read): ")
+
+
+def test_concise_warnings_and_tag_sets(modules, warning_config):
+    warned = render("concise", modules.build("img302-uint8-input"), config=warning_config)
+    assert warned.returncode == 0 and warned.stdout
+    assert all(": IMG302 input-dtype: warning: " in line for line in warned.stdout.splitlines())
+    train = render("concise", modules.build("out405-train-output-dropout")).stdout
+    assert f"{modules.build('out405-train-output-dropout')}: {{train}}: OUT405 no-output-dropout: " in train
+
+
+# --- --statistics -----------------------------------------------------------------------------------
+
+
+def expected_counts(*paths) -> dict:
+    counts = {}
+    for path in paths:
+        for result in reference(path)["results"]:
+            if result["status"] in NOTEWORTHY:
+                counts[result["rule"]] = counts.get(result["rule"], 0) + 1
+    return counts
+
+
+def test_statistics_counts_findings_per_rule(modules):
+    paths = [modules.build(n) for n in ("img302-uint8-input", "hub101-missing-module-def", "fv-conformant")]
+    run = run_sigcheck("--static", "--statistics", *paths)
+    assert run.returncode == 1  # the verdict is the run's, whatever is printed
+    rows = [line.split("\t") for line in run.stdout.splitlines()]
+    expected = expected_counts(*paths)
+    assert {code: int(count) for count, code, _ in rows} == expected and len(expected) >= 2
+    assert [int(count) for count, _, _ in rows] == sorted(expected.values(), reverse=True)
+    names = {r.code: r.name for r in load_rules()}
+    assert all(name == names[code] for _, code, name in rows)
+    assert "PASS" not in run.stdout and "saved_model.pb" not in run.stdout
+
+
+def test_statistics_as_json(modules):
+    paths = [modules.build(n) for n in ("img302-uint8-input", "hub101-missing-module-def")]
+    rows = run_sigcheck("--static", "--statistics", "--format", "json", *paths).json
+    assert {row["code"]: row["count"] for row in rows} == expected_counts(*paths)
+    assert run_sigcheck("--static", "--statistics", "--format", "json", modules.build("fv-conformant")).json == []
+
+
+# --- GitLab Code Quality ----------------------------------------------------------------------------
+
+GITLAB_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
+
+
+def gitlab_issue_errors(issue: dict) -> list:
+    """What GitLab's Code Quality report needs of an issue (docs.gitlab.com/ci/testing/code_quality)."""
+    errors = [f"{key} missing or empty" for key in ("description", "check_name", "fingerprint")
+              if not isinstance(issue.get(key), str) or not issue[key]]
+    if issue.get("severity") not in GITLAB_SEVERITIES:
+        errors.append(f"severity {issue.get('severity')!r}")
+    location = issue.get("location", {})
+    if not isinstance(location.get("path"), str) or location["path"].startswith(("/", "file:")):
+        errors.append(f"location.path {location.get('path')!r} is not repository-relative")
+    if not isinstance(location.get("lines", {}).get("begin"), int) or location["lines"]["begin"] < 1:
+        errors.append("location.lines.begin missing")
+    return errors
+
+
+def test_gitlab_code_quality_report(modules, tmp_path):
+    repo = tmp_path / "repo"
+    module = copy_module(modules, "img302-uint8-input", repo / "exports" / "model")
+    run = render("gitlab", module, repo / "exports" / "missing", cwd=repo)
+    issues = json.loads(run.stdout)
+    assert run.returncode == 2 and isinstance(issues, list)
+    assert [e for issue in issues for e in gitlab_issue_errors(issue)] == []
+    findings = [r for r in reference(module)["results"] if r["status"] in NOTEWORTHY]
+    violations = [i for i in issues if i["check_name"] == "IMG302"]
+    assert len(violations) == len(findings) > 0
+    assert all(i["severity"] == "major" and i["location"]["path"] == "exports/model/saved_model.pb"
+               for i in violations)
+    assert all(f["message"] in i["description"] for i, f in zip(violations, findings))
+    [unreadable] = [i for i in issues if i["check_name"] == "sigcheck/unreadable"]
+    assert unreadable["severity"] == "blocker" and unreadable["location"]["path"] == "exports/missing"
+    assert len({i["fingerprint"] for i in issues}) == len(issues)  # GitLab shows one issue per fingerprint
+
+
+def test_gitlab_severities_follow_status_and_rule(modules, warning_config):
+    unsafe = json.loads(render("gitlab", modules.build("sec601-write-file")).stdout)
+    assert {i["severity"] for i in unsafe if i["check_name"] == "SEC601"} == {"critical"}
+    warned = json.loads(render("gitlab", modules.build("img302-uint8-input"), config=warning_config).stdout)
+    assert warned and {i["severity"] for i in warned} == {"minor"}
+    assert json.loads(render("gitlab", modules.build("fv-conformant")).stdout) == []
+
+
+def test_gitlab_fingerprints_are_stable_across_runs(modules):
+    path = modules.build("img302-uint8-input")
+    first, second = (json.loads(render("gitlab", path).stdout) for _ in range(2))
+    assert [i["fingerprint"] for i in first] == [i["fingerprint"] for i in second]
+
+
+# --- scan's JSON shape ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [(), ("--cache", "CACHE")])
+def test_scan_of_one_module_gives_the_many_module_shape(modules, tmp_path, extra):
+    root = tmp_path / "exports"
+    copy_module(modules, "fv-conformant", root / "only")
+    extra = tuple(str(tmp_path / "cache") if arg == "CACHE" else arg for arg in extra)
+    document = run_sigcheck("scan", "--static", "--format", "json", *extra, root).json
+    assert document["schema"] == "sigcheck-reports/1"
+    assert [r["module"] for r in document["reports"]] == [str(root / "only")]
+    assert document["summary"]["modules"] == 1
