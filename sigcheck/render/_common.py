@@ -1,4 +1,4 @@
-"""What the CI renderers (junit, sarif, markdown, github) say the same way.
+"""What the CI renderers (junit, sarif, gitlab, markdown, github, concise) say the same way.
 
 A result is named identically everywhere -- ``IMG302 input-dtype
 [image_feature_vector]`` -- so a JUnit test case, a GitHub annotation and a
