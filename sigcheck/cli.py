@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=sorted(FORMATS), default="rich", help="report format (default: rich)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     parser.add_argument("--statistics", action="store_true",
-                        help="instead of the report, count the findings of each rule (text, or JSON with --format json)")
+                        help="instead of the report, count the findings of each rule "
+                             "(text, or JSON with --format json)")
     parser.add_argument("--sarif-root", metavar="DIR",
                         help="sarif/gitlab: make module paths relative to DIR, the repository root (default: the "
                              "current directory)")
