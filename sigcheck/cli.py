@@ -156,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write the one report to FILE instead of stdout; same as --report FORMAT:FILE")
     parser.add_argument("--exit-zero", action="store_true",
                         help="exit 0 even when modules violate the conventions (other exit codes unchanged)")
+    parser.add_argument("--statistics", action="store_true",
+                        help="instead of the report, count the findings of each rule "
+                             "(text, or JSON with --format json)")
+    parser.add_argument("--sarif-root", metavar="DIR",
+                        help="sarif/gitlab: make module paths relative to DIR, the repository root (default: the "
+                             "current directory)")
     parser.add_argument("--config", metavar="FILE",
                         help="config file (default: [tool.sigcheck] of the nearest pyproject.toml)")
     parser.add_argument("--static", action=argparse.BooleanOptionalAction, default=None,
@@ -276,7 +282,7 @@ def _run(args, config: Config, outputs, scan: bool) -> int:
         from .registry import run_scan
 
         return run_scan(handles, config, outputs=outputs, details=args.details,
-                        resume=args.resume, cluster=args.cluster)
+                        resume=args.resume, cluster=args.cluster, **_render_options(args))
     if args.cluster or args.resume:
         raise UsageError("--cluster and --resume apply to several modules: use 'sigcheck scan DIR'")
     if args.example:
@@ -288,7 +294,7 @@ def _run(args, config: Config, outputs, scan: bool) -> int:
     for report in reports:
         if report.error is not None:
             _error(_error_text(report, alone=len(reports) == 1))
-    write_reports(reports, outputs, details=args.details)
+    write_reports(reports, outputs, details=args.details, scan=scan, **_render_options(args))
     return worst_exit_code(reports)
 
 
@@ -298,6 +304,10 @@ def _error_text(report, alone: bool) -> str:
     if alone or message.startswith(report.module):
         return message
     return f"{report.module}: {message}"
+
+
+def _render_options(args) -> dict:
+    return {"statistics": args.statistics, "sarif_root": args.sarif_root}
 
 
 def _check_sandbox(config: Config) -> None:

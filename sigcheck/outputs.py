@@ -66,9 +66,11 @@ def prepare(found) -> None:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def write_reports(reports, found, details: bool = False) -> None:
+def write_reports(reports, found, details: bool = False, **options) -> None:
+    """``options``: statistics (counts per rule instead of the report), and what renderers
+    take (scan, sarif_root)."""
     for destination in found:
-        write_output(reports, destination.format, destination.path, details=details)
+        write_output(reports, destination.format, destination.path, details=details, **options)
 
 
 def use_color(stream, environ=os.environ) -> bool:
@@ -76,13 +78,18 @@ def use_color(stream, environ=os.environ) -> bool:
     return stream.isatty() and not environ.get("NO_COLOR")
 
 
-def write_output(reports, fmt: str, output, details: bool = False) -> None:
+def write_output(reports, fmt: str, output, details: bool = False, statistics: bool = False, **options) -> None:
     color = output is None and use_color(sys.stdout)
     width = None
     if output is None and sys.stdout.isatty():
         width = os.get_terminal_size().columns
-    text = renderer(fmt)(reports, color=color, width=width, details=details)
-    if output is None and fmt == "rich" and all(r.error is not None for r in reports):
+    if statistics:
+        from .render import statistics as stats
+
+        text = stats.render(reports, as_json=fmt == "json")
+    else:
+        text = renderer(fmt)(reports, color=color, width=width, details=details, **options)
+    if output is None and fmt == "rich" and not statistics and all(r.error is not None for r in reports):
         text = ""  # the one-line error on stderr says it all
     if output is None:
         sys.stdout.write(text)

@@ -22,8 +22,9 @@ from .results import Report, worse_exit_code
 
 
 def run_scan(handles, config: Config, *, outputs, details: bool = False, resume=None,
-             cluster=None) -> int:
-    """``outputs``: the run's report destinations (sigcheck.outputs); jsonl streams and goes alone."""
+             cluster=None, **render_options) -> int:
+    """``outputs``: the run's report destinations (sigcheck.outputs); jsonl streams and goes alone.
+    ``render_options`` (statistics, sarif_root) go to the renderers of the other formats."""
     streaming = any(d.format == "jsonl" for d in outputs)
     if streaming and len(outputs) > 1:
         raise UsageError("--report jsonl streams each module as it is checked: it cannot be combined with "
@@ -70,7 +71,7 @@ def run_scan(handles, config: Config, *, outputs, details: bool = False, resume=
 
         reports = iter(collected[i] for i in sorted(collected))
         ordered = [previous[h] if h in previous else next(reports) for h in handles]
-        write_reports(ordered, outputs, details=details)
+        write_reports(ordered, outputs, details=details, scan=True, **render_options)
     return worst
 
 

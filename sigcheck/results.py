@@ -75,6 +75,9 @@ class Report:
     error: Optional[ErrorInfo] = None
     image_module: bool = True
     fail_on: str = "error"
+    # Wall-clock seconds the check took (None: not timed, e.g. from the result cache).
+    # Not part of the JSON contract, so a cached report reads back identical.
+    seconds: Optional[float] = field(default=None, compare=False)
 
     @property
     def summary(self) -> dict:

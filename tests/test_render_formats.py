@@ -9,9 +9,11 @@ is the reference for what the results are.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import urljoin
 
 import jsonschema
 import pytest
@@ -19,7 +21,7 @@ import pytest
 from helpers import run_sigcheck
 from sigcheck.rules import load_rules
 
-FORMATS = ("junit", "sarif", "markdown", "github")
+FORMATS = ("junit", "sarif", "markdown", "github", "gitlab", "concise")
 ALL_CODES = [r.code for r in load_rules()]
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 NOTEWORTHY = ("fail", "warn", "error")
@@ -58,7 +60,10 @@ def test_exit_codes_do_not_depend_on_the_format(modules, tmp_path, fmt, fixture,
     path = modules.build(fixture) if fixture else tmp_path / "missing"
     run = render(fmt, path)
     assert run.returncode == expected, run.stderr
-    assert run.stdout.strip(), "every format reports something, even for an unreadable module"
+    if fmt == "concise" and expected == 0:
+        assert run.stdout == ""  # one line per finding: none
+    else:
+        assert run.stdout.strip(), "every format reports something, even for an unreadable module"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -67,7 +72,12 @@ def test_output_writes_the_report_to_the_file_only(modules, tmp_path, fmt):
     out = tmp_path / f"report.{fmt}"
     run = run_sigcheck("--static", "--format", fmt, "--output", out, path)
     assert run.returncode == 1 and run.stdout == ""
-    assert out.read_text() == render(fmt, path).stdout
+    assert untimed(out.read_text()) == untimed(render(fmt, path).stdout)
+
+
+def untimed(text: str) -> str:
+    """The report without JUnit's measured times, which differ from run to run."""
+    return re.sub(r'time="[0-9.]*"', 'time=""', text)
 
 
 # --- SARIF ----------------------------------------------------------------------------------------
@@ -131,13 +141,12 @@ def test_sarif_tag_set_and_module_def_locations(modules):
     assert result["ruleId"] == "OUT405"
     assert result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == \
         "tags[train]/signatures/default/outputs/default"
-    absolute_uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    assert absolute_uri == Path(modules.build("out405-train-output-dropout"), "saved_model.pb").as_uri()
+    assert resolved_uri(dropout, result["locations"][0]) == \
+        Path(modules.build("out405-train-output-dropout"), "saved_model.pb").as_uri()
     module_def = json.loads(render("sarif", modules.build("hub101-missing-module-def")).stdout)["runs"][0]
     [result] = module_def["results"]
     assert result["ruleId"] == "HUB101"
-    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(
-        "/hub101-missing-module-def/tfhub_module.pb")
+    assert resolved_uri(module_def, result["locations"][0]).endswith("/hub101-missing-module-def/tfhub_module.pb")
     assert "logicalLocations" not in result["locations"][0]
 
 
@@ -167,8 +176,65 @@ def test_sarif_unreadable_module_is_a_failed_invocation(tmp_path):
     assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 2
     [notification] = invocation["toolExecutionNotifications"]
     assert notification["level"] == "error" and "no such file or directory" in notification["message"]["text"]
-    assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
-        (tmp_path / "missing").as_uri()
+    assert resolved_uri(sarif_run, notification["locations"][0]) == (tmp_path / "missing").as_uri()
+
+
+def resolved_uri(sarif_run: dict, location: dict) -> str:
+    """The absolute URI a location names, as a SARIF consumer resolves it (SARIF 3.4.4)."""
+    artifact = location["physicalLocation"]["artifactLocation"]
+    if "uriBaseId" not in artifact:
+        return artifact["uri"]
+    base = sarif_run["originalUriBaseIds"][artifact["uriBaseId"]]["uri"]
+    assert base.startswith("file:///") and base.endswith("/")
+    return urljoin(base, artifact["uri"])
+
+
+def sarif_uris(sarif_run: dict) -> list:
+    return [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in sarif_run["results"]]
+
+
+def test_sarif_absolute_paths_are_relative_to_the_working_directory(modules, tmp_path):
+    """A module given as /abs/path under the repository is reported repository-relative, not file:///..."""
+    repo = tmp_path / "repo"
+    module = copy_module(modules, "img302-uint8-input", repo / "exports" / "model")
+    sarif_run = json.loads(render("sarif", module, cwd=repo).stdout)["runs"][0]
+    assert sarif_run["originalUriBaseIds"]["SRCROOT"]["uri"] == repo.as_uri() + "/"
+    locations = sarif_uris(sarif_run)
+    assert locations and all(loc == {"uri": "exports/model/saved_model.pb", "uriBaseId": "SRCROOT"}
+                             for loc in locations)
+    assert all(resolved_uri(sarif_run, r["locations"][0]) == (module / "saved_model.pb").as_uri()
+               for r in sarif_run["results"])
+
+
+def test_sarif_root_rebases_paths_and_leaves_outside_ones_absolute(modules, tmp_path):
+    repo = tmp_path / "repo"
+    inside = copy_module(modules, "img302-uint8-input", repo / "exports" / "model")
+    outside = copy_module(modules, "hub101-missing-module-def", tmp_path / "elsewhere")
+    run = run_sigcheck("--static", "--format", "sarif", "--sarif-root", repo, inside, outside, cwd=tmp_path)
+    sarif_run = json.loads(run.stdout)["runs"][0]
+    assert sarif_run["originalUriBaseIds"]["SRCROOT"]["uri"] == repo.as_uri() + "/"
+    by_rule = {r["ruleId"]: r["locations"][0]["physicalLocation"]["artifactLocation"] for r in sarif_run["results"]}
+    assert by_rule["IMG302"] == {"uri": "exports/model/saved_model.pb", "uriBaseId": "SRCROOT"}
+    assert by_rule["HUB101"] == {"uri": (outside / "tfhub_module.pb").as_uri()}
+    assert list(sarif_validator().iter_errors(json.loads(run.stdout))) == []
+
+
+def test_sarif_security_rule_is_a_security_alert(modules):
+    driver = json.loads(render("sarif", modules.build("fv-conformant")).stdout)["runs"][0]["tool"]["driver"]
+    rules = {r["id"]: r for r in driver["rules"]}
+    sec601 = rules["SEC601"]["properties"]
+    assert "security" in sec601["tags"]
+    # GitHub reads a string holding a number from 0.0 to 10.0; 7.0 and above is "high".
+    assert isinstance(sec601["security-severity"], str) and 7.0 <= float(sec601["security-severity"]) <= 10.0
+    assert not any("security-severity" in r["properties"] for code, r in rules.items() if code[:3] != "SEC")
+
+
+def test_sarif_rule_level_follows_the_configured_severity(modules, warning_config):
+    path = modules.build("img302-uint8-input")
+    driver = json.loads(render("sarif", path, config=warning_config).stdout)["runs"][0]["tool"]["driver"]
+    levels = {r["id"]: r["defaultConfiguration"]["level"] for r in driver["rules"]}
+    assert levels["IMG302"] == "warning"
+    assert levels["IMG301"] == "error"  # untouched rules keep their own
 
 
 # --- JUnit ----------------------------------------------------------------------------------------
@@ -203,7 +269,9 @@ def test_junit_skips_are_skipped_elements(modules):
     _, root = junit(path)
     skips = [r for r in reference(path)["results"] if r["status"] == "skip"]
     skipped = [case.find("skipped") for case in root.iter("testcase") if case.find("skipped") is not None]
-    assert len(skipped) == len(skips) == int(root.get("skipped")) > 0
+    [suite] = root.findall("testsuite")
+    assert len(skipped) == len(skips) == int(suite.get("skipped")) > 0
+    assert root.get("skipped") is None  # not allowed on <testsuites> by junit-10.xsd
     assert [s.get("message") for s in skipped] == [r["message"] for r in skips]
 
 
@@ -337,3 +405,228 @@ def test_github_warnings_are_warning_commands(modules, warning_config):
     commands = run.stdout.splitlines()[:-1]
     assert commands and all(line.startswith("::warning file=") and "title=IMG302 input-dtype" in line
                             for line in commands)
+
+
+# --- JUnit against junit-10.xsd ---------------------------------------------------------------------
+
+# The structure of junit-10.xsd, the JUnit schema Jenkins' xunit plugin validates
+# against (jenkinsci/xunit-plugin, .../types/model/xsd/junit-10.xsd), written out
+# here as data: element -> (allowed attributes, required attributes, allowed children).
+# Text content is allowed in failure/error/skipped/system-out/system-err only.
+JUNIT_10 = {
+    "testsuites": ({"name", "time", "tests", "failures", "errors"}, set(), {"testsuite"}),
+    "testsuite": ({"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp", "hostname", "id",
+                   "package", "file", "log", "url"}, {"name", "tests", "failures", "errors"},
+                  {"testsuite", "properties", "testcase", "system-out", "system-err"}),
+    "properties": (set(), set(), {"property"}),
+    "property": ({"name", "value"}, {"name", "value"}, set()),
+    "testcase": ({"name", "time", "classname", "group"}, {"name"},
+                 {"skipped", "error", "failure", "rerunFailure", "rerunError", "flakyFailure", "flakyError",
+                  "system-out", "system-err"}),
+    "failure": ({"type", "message"}, set(), set()),
+    "error": ({"type", "message"}, set(), set()),
+    "skipped": ({"type", "message"}, set(), set()),
+    "system-out": (set(), set(), set()),
+    "system-err": (set(), set(), set()),
+}
+TEXT_ELEMENTS = {"failure", "error", "skipped", "system-out", "system-err"}
+# SUREFIRE_TIME, the type of time on testsuites and testsuite.
+SUREFIRE_TIME = re.compile(r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?")
+
+
+def junit_10_errors(element: ET.Element, path: str = "") -> list:
+    """Where ``element`` breaks junit-10.xsd: unknown or missing attributes, children, text or times."""
+    path = f"{path}/{element.tag}"
+    if element.tag not in JUNIT_10:
+        return [f"{path}: element not in the schema"]
+    allowed, required, children = JUNIT_10[element.tag]
+    errors = [f"{path}@{a}: attribute not allowed" for a in sorted(set(element.attrib) - allowed)]
+    errors += [f"{path}@{a}: required attribute missing" for a in sorted(required - set(element.attrib))]
+    if element.tag in ("testsuites", "testsuite") and "time" in element.attrib \
+            and not SUREFIRE_TIME.fullmatch(element.get("time")):
+        errors.append(f"{path}@time: {element.get('time')!r} is not a SUREFIRE_TIME")
+    if element.tag not in TEXT_ELEMENTS and ((element.text or "").strip()
+                                             or any((c.tail or "").strip() for c in element)):
+        errors.append(f"{path}: text not allowed")
+    for child in element:
+        if child.tag not in children:
+            errors.append(f"{path}/{child.tag}: child not allowed here")
+        else:
+            errors += junit_10_errors(child, path)
+    return errors
+
+
+def test_junit_10_check_catches_what_jenkins_rejects():
+    """The structural check itself: the old ``skipped`` on <testsuites>, a stray attribute, a bad time."""
+    bad = ET.fromstring('<testsuites skipped="1"><testsuite name="m" tests="1" failures="0" time="1e-3">'
+                        '<testcase name="c" result="x"/></testsuite></testsuites>')
+    assert junit_10_errors(bad) == [
+        "/testsuites@skipped: attribute not allowed",
+        "/testsuites/testsuite@errors: required attribute missing",
+        "/testsuites/testsuite@time: '1e-3' is not a SUREFIRE_TIME",
+        "/testsuites/testsuite/testcase@result: attribute not allowed",
+    ]
+
+
+@pytest.mark.parametrize("fixtures", [
+    ["img302-uint8-input"], ["hub102-no-meta-graph"], ["hub102-no-empty-tags", "out405-train-output-dropout"],
+    ["fv-conformant", "missing"],
+])
+def test_junit_validates_against_junit_10_xsd(modules, tmp_path, fixtures):
+    paths = [tmp_path / name if name == "missing" else modules.build(name) for name in fixtures]
+    _, root = junit(*paths)
+    assert junit_10_errors(root) == []
+
+
+def test_junit_warnings_validate_against_junit_10_xsd(modules, warning_config):
+    _, root = junit(modules.build("img302-uint8-input"), config=warning_config)
+    assert junit_10_errors(root) == []
+
+
+def test_junit_classnames_have_no_spaces_or_braces(modules):
+    paths = [modules.build(n) for n in ("hub102-no-empty-tags", "out405-train-output-dropout", "img302-uint8-input")]
+    _, root = junit(*paths)
+    classnames = [case.get("classname") for case in root.iter("testcase")]
+    results = [r for p in paths for r in reference(p)["results"]]
+    # Not vacuous: results about a tag set (no signature) are among them; they were "tag set {train}".
+    assert any(r["tags"] is not None and r["signature"] is None for r in results)
+    assert classnames and all(re.fullmatch(r"[A-Za-z0-9_./-]+", name) for name in classnames), classnames
+    assert any(name.endswith(".tags_train") for name in classnames)
+
+
+def test_junit_suites_carry_the_real_check_time(modules):
+    paths = [modules.build(n) for n in ("fv-conformant", "img302-uint8-input")]
+    _, root = junit(*paths)
+    times = [float(suite.get("time")) for suite in root.findall("testsuite")]
+    assert all(t > 0 for t in times), times  # reading and judging a real module takes milliseconds at least
+    assert float(root.get("time")) == pytest.approx(sum(times), abs=0.002)
+
+
+# --- concise ------------------------------------------------------------------------------------------
+
+CONCISE = re.compile(r"(?P<path>[^:]+): (?P<where>[^:]+): (?P<code>[A-Z]{3}\d{3}) (?P<name>[a-z0-9-]+): (?P<text>.+)")
+
+
+def test_concise_is_one_line_per_finding(modules):
+    path = Path(modules.build("img302-uint8-input"))
+    run = render("concise", path.name, cwd=path.parent)
+    findings = [r for r in reference(path.name, cwd=path.parent)["results"] if r["status"] in NOTEWORTHY]
+    lines = run.stdout.splitlines()
+    assert run.returncode == 1 and len(lines) == len(findings) > 0
+    for text, want in zip(lines, findings):
+        match = CONCISE.fullmatch(text)
+        assert match, text
+        assert match["path"] == "img302-uint8-input" and match["where"] == f"{{}}/{want['signature']}"
+        assert (match["code"], match["name"], match["text"]) == ("IMG302", "input-dtype", want["message"])
+
+
+def test_concise_conforming_module_prints_nothing_and_unreadable_one_line(modules, tmp_path):
+    assert render("concise", modules.build("fv-conformant")).stdout == ""
+    run = render("concise", tmp_path / "missing")
+    [line] = run.stdout.splitlines()
+    assert run.returncode == 2 and line.startswith(f"{tmp_path / 'missing'}: could not be read (read): ")
+
+
+def test_concise_warnings_and_tag_sets(modules, warning_config):
+    warned = render("concise", modules.build("img302-uint8-input"), config=warning_config)
+    assert warned.returncode == 0 and warned.stdout
+    assert all(": IMG302 input-dtype: warning: " in line for line in warned.stdout.splitlines())
+    train = render("concise", modules.build("out405-train-output-dropout")).stdout
+    assert f"{modules.build('out405-train-output-dropout')}: {{train}}: OUT405 no-output-dropout: " in train
+
+
+# --- --statistics -----------------------------------------------------------------------------------
+
+
+def expected_counts(*paths) -> dict:
+    counts = {}
+    for path in paths:
+        for result in reference(path)["results"]:
+            if result["status"] in NOTEWORTHY:
+                counts[result["rule"]] = counts.get(result["rule"], 0) + 1
+    return counts
+
+
+def test_statistics_counts_findings_per_rule(modules):
+    paths = [modules.build(n) for n in ("img302-uint8-input", "hub101-missing-module-def", "fv-conformant")]
+    run = run_sigcheck("--static", "--statistics", *paths)
+    assert run.returncode == 1  # the verdict is the run's, whatever is printed
+    rows = [line.split("\t") for line in run.stdout.splitlines()]
+    expected = expected_counts(*paths)
+    assert {code: int(count) for count, code, _ in rows} == expected and len(expected) >= 2
+    assert [int(count) for count, _, _ in rows] == sorted(expected.values(), reverse=True)
+    names = {r.code: r.name for r in load_rules()}
+    assert all(name == names[code] for _, code, name in rows)
+    assert "PASS" not in run.stdout and "saved_model.pb" not in run.stdout
+
+
+def test_statistics_as_json(modules):
+    paths = [modules.build(n) for n in ("img302-uint8-input", "hub101-missing-module-def")]
+    rows = run_sigcheck("--static", "--statistics", "--format", "json", *paths).json
+    assert {row["code"]: row["count"] for row in rows} == expected_counts(*paths)
+    assert run_sigcheck("--static", "--statistics", "--format", "json", modules.build("fv-conformant")).json == []
+
+
+# --- GitLab Code Quality ----------------------------------------------------------------------------
+
+GITLAB_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
+
+
+def gitlab_issue_errors(issue: dict) -> list:
+    """What GitLab's Code Quality report needs of an issue (docs.gitlab.com/ci/testing/code_quality)."""
+    errors = [f"{key} missing or empty" for key in ("description", "check_name", "fingerprint")
+              if not isinstance(issue.get(key), str) or not issue[key]]
+    if issue.get("severity") not in GITLAB_SEVERITIES:
+        errors.append(f"severity {issue.get('severity')!r}")
+    location = issue.get("location", {})
+    if not isinstance(location.get("path"), str) or location["path"].startswith(("/", "file:")):
+        errors.append(f"location.path {location.get('path')!r} is not repository-relative")
+    if not isinstance(location.get("lines", {}).get("begin"), int) or location["lines"]["begin"] < 1:
+        errors.append("location.lines.begin missing")
+    return errors
+
+
+def test_gitlab_code_quality_report(modules, tmp_path):
+    repo = tmp_path / "repo"
+    module = copy_module(modules, "img302-uint8-input", repo / "exports" / "model")
+    run = render("gitlab", module, repo / "exports" / "missing", cwd=repo)
+    issues = json.loads(run.stdout)
+    assert run.returncode == 2 and isinstance(issues, list)
+    assert [e for issue in issues for e in gitlab_issue_errors(issue)] == []
+    findings = [r for r in reference(module)["results"] if r["status"] in NOTEWORTHY]
+    violations = [i for i in issues if i["check_name"] == "IMG302"]
+    assert len(violations) == len(findings) > 0
+    assert all(i["severity"] == "major" and i["location"]["path"] == "exports/model/saved_model.pb"
+               for i in violations)
+    assert all(f["message"] in i["description"] for i, f in zip(violations, findings))
+    [unreadable] = [i for i in issues if i["check_name"] == "sigcheck/unreadable"]
+    assert unreadable["severity"] == "blocker" and unreadable["location"]["path"] == "exports/missing"
+    assert len({i["fingerprint"] for i in issues}) == len(issues)  # GitLab shows one issue per fingerprint
+
+
+def test_gitlab_severities_follow_status_and_rule(modules, warning_config):
+    unsafe = json.loads(render("gitlab", modules.build("sec601-write-file")).stdout)
+    assert {i["severity"] for i in unsafe if i["check_name"] == "SEC601"} == {"critical"}
+    warned = json.loads(render("gitlab", modules.build("img302-uint8-input"), config=warning_config).stdout)
+    assert warned and {i["severity"] for i in warned} == {"minor"}
+    assert json.loads(render("gitlab", modules.build("fv-conformant")).stdout) == []
+
+
+def test_gitlab_fingerprints_are_stable_across_runs(modules):
+    path = modules.build("img302-uint8-input")
+    first, second = (json.loads(render("gitlab", path).stdout) for _ in range(2))
+    assert [i["fingerprint"] for i in first] == [i["fingerprint"] for i in second]
+
+
+# --- scan's JSON shape ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [(), ("--cache", "CACHE")])
+def test_scan_of_one_module_gives_the_many_module_shape(modules, tmp_path, extra):
+    root = tmp_path / "exports"
+    copy_module(modules, "fv-conformant", root / "only")
+    extra = tuple(str(tmp_path / "cache") if arg == "CACHE" else arg for arg in extra)
+    document = run_sigcheck("scan", "--static", "--format", "json", *extra, root).json
+    assert document["schema"] == "sigcheck-reports/1"
+    assert [r["module"] for r in document["reports"]] == [str(root / "only")]
+    assert document["summary"]["modules"] == 1

@@ -17,6 +17,8 @@ FORMATS = {
     "sarif": "sarif",
     "markdown": "markdown",
     "github": "github",
+    "concise": "concise",
+    "gitlab": "gitlab",
 }
 
 

@@ -1,4 +1,4 @@
-"""What the CI renderers (junit, sarif, markdown, github) say the same way.
+"""What the CI renderers (junit, sarif, gitlab, markdown, github, concise) say the same way.
 
 A result is named identically everywhere -- ``IMG302 input-dtype
 [image_feature_vector]`` -- so a JUnit test case, a GitHub annotation and a
@@ -9,6 +9,7 @@ renderer points at the file a result is about (``saved_model.pb``, or
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import re
@@ -84,3 +85,28 @@ def counts(summary: dict) -> str:
     """``1 fail, 33 pass, 2 skip``: what went wrong first, zeros left out."""
     order = ("fail", "error", "warn", "pass", "skip")
     return ", ".join(f"{summary[s]} {s}" for s in order if summary.get(s)) or "no results"
+
+
+def fingerprint(module: str, result) -> str:
+    """Stable across runs and message rewordings, so dashboards track one alert per place."""
+    key = "\0".join([result.rule, module, str(result.location), str(result.tags), str(result.signature)])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def relative_to_root(module: str, filename: str = "", root=None):
+    """``exports/m/saved_model.pb``: a local module's file relative to ``root`` (default: the cwd).
+
+    None for URLs and for paths outside ``root``: code-scanning and merge-request
+    dashboards match findings to repository files by repository-relative paths,
+    and an absolute path (``/tmp/...``, ``/builds/...``) never matches one."""
+    if is_url(module):
+        return None
+    root = os.path.abspath(root or os.getcwd())
+    path = os.path.abspath(os.path.join(module, filename)) if filename else os.path.abspath(module)
+    try:
+        relative = os.path.relpath(path, root)
+    except ValueError:  # another drive on Windows
+        return None
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    return relative.replace(os.sep, "/")

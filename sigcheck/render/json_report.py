@@ -1,4 +1,8 @@
-"""JSON: one report object, or ``{"schema": "sigcheck-reports/1", "reports": [...]}`` for several."""
+"""JSON: one report object, or ``{"schema": "sigcheck-reports/1", "reports": [...]}`` for several.
+
+``sigcheck scan`` always gives the ``sigcheck-reports/1`` shape (``scan=True``),
+even when it finds a single module: a script reading a scan's output must not
+depend on how many modules the directory happens to hold."""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from ..results import worst_exit_code
 MULTI_SCHEMA = "sigcheck-reports/1"
 
 
-def render(reports, **_options) -> str:
-    if len(reports) == 1:
+def render(reports, scan: bool = False, **_options) -> str:
+    if len(reports) == 1 and not scan:
         document = reports[0].to_json()
     else:
         verdicts = {}

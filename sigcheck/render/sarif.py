@@ -16,17 +16,21 @@ Layout decisions:
 * **Locations:** the module has no source lines, so the physical location is
   the file a result is about (region: line 1, the whole file -- GitHub drops
   results without a region) and the logical location is the path into it
-  (``tags[]/signatures/default/inputs/images``).  Relative
-  handles stay relative URIs (relative to where sigcheck ran, normally the
-  repository root, which is what code scanning expects); absolute paths become
-  ``file://`` URIs.
+  (``tags[]/signatures/default/inputs/images``).  Local paths are made
+  relative to a base -- ``--sarif-root DIR``, by default where sigcheck ran,
+  normally the repository root -- declared in ``originalUriBaseIds`` as
+  ``SRCROOT``: code scanning matches alerts to repository-relative paths, never
+  to ``file:///tmp/...``.  Only a path outside the base stays a ``file://`` URI.
+* **Rules carry the run's severity:** ``defaultConfiguration.level`` is the
+  configured severity (``severity = { IMG302 = "warning" }`` gives
+  ``warning``), and security rules (SEC6xx) carry ``security-severity`` so
+  GitHub files their alerts as security alerts.
 * **An unreadable module** is not a rule violation: it is an error
   ``toolExecutionNotification`` and ``executionSuccessful: false``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pathlib
@@ -36,7 +40,8 @@ from urllib.parse import quote
 from .. import __version__
 from ..results import worst_exit_code
 from ..rules import SPEC_URLS, load_rules
-from ._common import NOTEWORTHY, artifact_file, artifact_path, is_url, logical_location, message, scope
+from ._common import (NOTEWORTHY, artifact_file, artifact_path, fingerprint, is_url, logical_location, message,
+                      relative_to_root, scope)
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 # sigcheck has no home page of its own yet: point at the conventions it enforces.
@@ -44,13 +49,18 @@ INFORMATION_URI = SPEC_URLS["images"]
 # The file as a whole: a protobuf has no lines, but GitHub only displays results with a region.
 FILE_REGION = {"startLine": 1}
 _LEVELS = {"fail": "error", "warn": "warning", "error": "error"}
+BASE_ID = "SRCROOT"
+# GitHub code scanning: 7.0-8.9 is "high".  A module that can touch files or call out when loaded is.
+SECURITY_SEVERITY = "8.0"
 
 
-def render(reports, **_options) -> str:
+def render(reports, sarif_root=None, **_options) -> str:
     rules = load_rules()
     index = {rule.code: i for i, rule in enumerate(rules)}
-    results = [_result(report, result, index) for report in reports for result in report.results
+    root = os.path.abspath(sarif_root or os.getcwd())
+    results = [_result(report, result, index, root) for report in reports for result in report.results
                if result.status in NOTEWORTHY]
+    severities = configured_severities(reports)
     unreadable = [r for r in reports if r.error is not None]
     run = {
         "tool": {"driver": {
@@ -58,12 +68,13 @@ def render(reports, **_options) -> str:
             "version": __version__,
             "semanticVersion": __version__,
             "informationUri": INFORMATION_URI,
-            "rules": [_rule(rule) for rule in rules],
+            "rules": [_rule(rule, severities.get(rule.code, rule.severity)) for rule in rules],
         }},
+        "originalUriBaseIds": {BASE_ID: {"uri": pathlib.Path(root).as_uri().rstrip("/") + "/"}},
         "invocations": [{
             "executionSuccessful": not unreadable,
             "exitCode": worst_exit_code(reports),
-            "toolExecutionNotifications": [_unreadable(r) for r in unreadable],
+            "toolExecutionNotifications": [_unreadable(r, root) for r in unreadable],
         }],
         "results": results,
         "properties": {"modules": [
@@ -74,7 +85,16 @@ def render(reports, **_options) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def _rule(rule) -> dict:
+def configured_severities(reports) -> dict:
+    """code -> the severity its results carry in this run, where all modules agree on one."""
+    seen: dict = {}
+    for report in reports:
+        for result in report.results:
+            seen.setdefault(result.rule, set()).add(result.severity)
+    return {code: next(iter(values)) for code, values in seen.items() if len(values) == 1}
+
+
+def _rule(rule, severity: str) -> dict:
     why = unwrap(rule.why)
     text = (f"{rule.summary}\n\n{why}\n\nPasses:\n{rule.example_pass}\n\nFails:\n{rule.example_fail}\n\n"
             f"Spec: {rule.spec_url}")
@@ -87,9 +107,15 @@ def _rule(rule) -> dict:
         "fullDescription": {"text": why},
         "helpUri": rule.spec_url,
         "help": {"text": text, "markdown": markdown},
-        "defaultConfiguration": {"level": "error" if rule.severity == "error" else "warning"},
-        "properties": {"tags": [rule.category]},
+        "defaultConfiguration": {"level": "error" if severity == "error" else "warning"},
+        "properties": _rule_properties(rule),
     }
+
+
+def _rule_properties(rule) -> dict:
+    if rule.category != "security":
+        return {"tags": [rule.category]}
+    return {"tags": [rule.category], "security-severity": SECURITY_SEVERITY}
 
 
 def unwrap(text: str) -> str:
@@ -97,9 +123,9 @@ def unwrap(text: str) -> str:
     return re.sub(r"(?<!\n)\n(?!\n)", " ", text)
 
 
-def _result(report, result, index) -> dict:
+def _result(report, result, index, root) -> dict:
     path = logical_location(result)
-    location = {"physicalLocation": {"artifactLocation": {"uri": uri(report.module, artifact_file(result))},
+    location = {"physicalLocation": {"artifactLocation": artifact_location(report.module, artifact_file(result), root),
                                      "region": FILE_REGION}}
     if path:
         location["logicalLocations"] = [{"name": path.rsplit("/", 1)[-1], "fullyQualifiedName": path,
@@ -108,7 +134,7 @@ def _result(report, result, index) -> dict:
     entry = {"ruleId": result.rule, "level": _LEVELS[result.status],
              "message": {"text": f"{text} [{where}]" if where and where not in text else text},
              "locations": [location],
-             "partialFingerprints": {"sigcheckResult/v1": _fingerprint(report.module, result)},
+             "partialFingerprints": {"sigcheckResult/v1": fingerprint(report.module, result)},
              "properties": {k: v for k, v in result.to_json().items()
                             if k in ("status", "tags", "signature", "evidence") and v is not None}}
     if result.rule in index:
@@ -125,10 +151,12 @@ def _kind(path: str) -> str:
     return "function" if len(parts) == 3 else "member"
 
 
-def _fingerprint(module: str, result) -> str:
-    """Stable across runs and message rewordings, so dashboards track one alert per place."""
-    key = "\0".join([result.rule, module, str(result.location), str(result.tags), str(result.signature)])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+def artifact_location(module: str, filename: str, root: str) -> dict:
+    """Relative to ``SRCROOT`` when the file is under the base; else an absolute or URL URI."""
+    relative = relative_to_root(module, filename, root)
+    if relative is None:
+        return {"uri": uri(module, filename)}
+    return {"uri": quote(relative, safe="/"), "uriBaseId": BASE_ID}
 
 
 def uri(module: str, filename: str = "") -> str:
@@ -140,9 +168,9 @@ def uri(module: str, filename: str = "") -> str:
     return quote(artifact_path(module, filename), safe="/")
 
 
-def _unreadable(report) -> dict:
+def _unreadable(report, root) -> dict:
     return {
         "level": "error",
         "message": {"text": f"could not be read ({report.error.type}): {report.error.message}"},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(report.module)}}}],
+        "locations": [{"physicalLocation": {"artifactLocation": artifact_location(report.module, "", root)}}],
     }
