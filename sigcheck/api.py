@@ -38,7 +38,8 @@ def check(handle: str, config: Optional[Config] = None, *, worker=None, progress
     applied over ``config`` (default: the defaults, no config file is read).
     ``worker`` (a runtime.runner.Worker) is reused for inference when given;
     ``progress`` (a runtime.stage.Progress) is told what happens."""
-    config = configure(config, **options)
+    # [tool.sigcheck.per-module."GLOB"] settings apply to every way in: CLI, scan, API, pytest plugin.
+    config = configure(config, **options).for_module(handle)
     require_tensorflow(config)
     started = time.perf_counter()  # the report's seconds: JUnit's per-module time
     try:

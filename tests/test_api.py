@@ -86,3 +86,19 @@ def test_public_names():
     assert {"check", "check_many", "scan", "Config", "Report", "Result", "load_config"} <= set(sigcheck.__all__)
     with pytest.raises(AttributeError):
         sigcheck.no_such_name
+
+
+def test_per_module_settings_apply_to_the_api_too(modules, tmp_path):
+    """[tool.sigcheck.per-module."GLOB"] is applied inside check(), so the API and the
+    pytest plugin honour it like the CLI."""
+    from sigcheck.config import load_config
+
+    exports = tmp_path / "exports"
+    shutil.copytree(modules.build("img302-uint8-input"), exports / "legacy_v1")
+    shutil.copytree(modules.build("img302-uint8-input"), exports / "current")
+    (tmp_path / "pyproject.toml").write_text('[tool.sigcheck.per-module."exports/legacy_*"]\nignore = ["IMG302"]\n')
+    config = load_config(str(tmp_path / "pyproject.toml"))
+    legacy = check(str(exports / "legacy_v1"), config, static=True)
+    current = check(str(exports / "current"), config, static=True)
+    assert "IMG302" not in {r.rule for r in legacy} and legacy.verdict == "pass"
+    assert current.verdict == "fail" and any(r.rule == "IMG302" and r.status == "fail" for r in current)
