@@ -263,3 +263,18 @@ def test_a_restore_function_must_be_called_with_the_filename_tensor(caller, prov
     assert (found == []) is proven, found
     if not proven:
         assert [f.op for f in found] == ["RestoreV2"] and "not the saver's filename tensor" in found[0].problem
+
+
+@pytest.mark.runtime
+def test_a_recursive_function_passes_sec601_and_its_crash_stays_in_the_worker(modules):
+    """SEC601 does not judge cost: TensorFlow crashes instantiating the recursion, the
+    worker's isolation turns that into error results, and the report still renders."""
+    recipe = CATALOG.recipe("run-recursive-function")
+    run = run_sigcheck("--format", "json", *recipe.run_args, modules.build(recipe.name))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    verdicts = rule_verdicts(run.json)
+    assert verdicts["SEC601"] == "pass"
+    errors = [r["message"] for r in run.json["results"] if r["status"] == "error"]
+    assert {r["rule"] for r in run.json["results"] if r["status"] == "error"} == set(
+        CATALOG.RUNTIME_RULES)
+    assert all("inference process was killed by SIGSEGV" in e for e in errors), errors
