@@ -101,8 +101,10 @@ def _die_with_parent(parent: int) -> None:
 
 def _no_core_dumps() -> None:
     """A worker ended by SIGSYS or a TensorFlow segfault must not leave a core file behind."""
-    import resource
-
+    try:
+        import resource
+    except ImportError:  # Windows: no core files to begin with
+        return
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
