@@ -13,14 +13,15 @@ from helpers import rule_verdicts, run_sigcheck
 from sigcheck.config import Config
 from sigcheck.facts.reader import read_module
 from sigcheck.runtime.plan import make_plan
-from sigcheck.runtime.runner import run_plan
+from sigcheck.runtime.runner import Worker
 
 pytestmark = pytest.mark.runtime
 
 
 def _observe(path: str):
     plan = make_plan(read_module(path), path, batch_sizes=(1,), dropout_runs=1, max_batch_bytes=1 << 30)
-    return run_plan(plan, timeout=Config().timeout)
+    with Worker(read_roots=(path,)) as worker:  # run_plan went with the sandbox: a Worker runs plans now
+        return worker.run(plan, timeout=Config().timeout)
 
 
 def test_runtime_half_finds_variables_outside_global_variables(modules):
