@@ -78,6 +78,36 @@ def test_the_sandbox_denies_files_sockets_and_programs_but_not_its_temp_dir(tmp_
     assert not outside.exists()
 
 
+_NETWORK_PROBE = """
+import socket, sys
+from sigcheck.runtime.sandbox import end_on_network, enter
+enter(sys.argv[1])
+try:
+    socket.socket(getattr(socket, sys.argv[2]), getattr(socket, sys.argv[3]))
+except PermissionError:
+    print("denied", flush=True)  # what TensorFlow's import sees
+assert end_on_network()
+print("confined", flush=True)
+socket.socket(getattr(socket, sys.argv[2]), getattr(socket, sys.argv[3])).close()
+print("opened", flush=True)
+"""
+
+
+@needs_sandbox
+@pytest.mark.parametrize("family, kind", [("AF_INET", "SOCK_STREAM"), ("AF_INET", "SOCK_DGRAM"),
+                                          ("AF_INET6", "SOCK_STREAM")])
+def test_after_end_on_network_an_ip_socket_ends_the_process_with_sigsys(tmp_path, family, kind):
+    """Not an error code: gRPC would retry one until the timeout instead of failing."""
+    import json
+
+    settings = json.dumps({"parent": os.getpid(), "read": [], "write": str(tmp_path), "memory": 0})
+    run = subprocess.run([sys.executable, "-c", _NETWORK_PROBE, settings, family, kind], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert run.stdout.splitlines()[1:] == ["denied", "confined"], run.stderr
+    assert run.returncode == -signal.SIGSYS
+    assert os.listdir(tmp_path) == [], "the killed process left a core dump behind"
+
+
 @needs_sandbox
 def test_the_worker_is_sandboxed_and_the_report_says_how(modules):
     path = modules.build("fv-conformant")
@@ -160,7 +190,10 @@ def test_a_connection_to_a_local_port_is_stopped(modules):
         run = run_sigcheck("--format", "json", *recipe.run_args, path)
         assert listener.connections == 0, "the sandbox let the module connect"
         assert run.json["facts"]["sandbox"].endswith("network denied")
-        assert len(_runtime_errors(run.json)) == len(CATALOG.RUNTIME_RULES)
+        errors = _runtime_errors(run.json)
+        assert len(errors) == len(CATALOG.RUNTIME_RULES)
+        # stopped by the sandbox at the socket, not a crash or a timeout after gRPC's retries
+        assert all("stopped by the sandbox" in e and "network" in e for e in errors), errors
         run_sigcheck("--format", "json", *recipe.run_args, path, env=NO_SANDBOX)
         assert listener.connections > 0, "the fixture does not connect"
     finally:

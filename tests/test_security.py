@@ -216,6 +216,36 @@ def test_loaded_for_matches_tag_sets_like_tensorflows_loader(modules):
     assert facts.loaded_for(("serve",)) is None
 
 
+@pytest.mark.parametrize("recipe, planned", [("sec601-duplicate-tags", [(), ("train",)]),
+                                             ("hub102-repeated-tags", [()])])
+def test_the_plan_holds_exactly_the_meta_graphs_tensorflow_loads(modules, recipe, planned):
+    """A meta graph shadowed by an earlier one with its tag set is never loaded: planning it
+    would run its probes on the earlier graph and file them under the same tags."""
+    from sigcheck.runtime.plan import make_plan
+
+    path = modules.build(recipe)
+    facts = read_module(path)
+    plan = make_plan(facts, path, batch_sizes=(1,), dropout_runs=2, max_batch_bytes=1 << 30)
+    assert [t.tags for t in plan.tag_sets] == planned
+    assert all(facts.loaded_for(t.tags) is not None for t in plan.tag_sets)
+
+
+@pytest.mark.runtime
+def test_a_meta_graph_shadowed_by_its_tag_set_is_not_run_again(modules):
+    """TensorFlow loads the first {} for both: one run, with the inference probes, not a second
+    'dropout' run of the same graph filed under the same tags."""
+    from sigcheck.runtime.plan import make_plan
+    from sigcheck.runtime.runner import Worker
+
+    path = modules.build("hub102-repeated-tags")
+    plan = make_plan(read_module(path), path, batch_sizes=(1,), dropout_runs=2, max_batch_bytes=1 << 30)
+    with Worker(read_roots=(path,)) as worker:
+        observations = worker.run(plan, timeout=300)
+    assert [run.tags for run in observations.tag_sets] == [()]
+    probes = next(iter(observations.tag_sets[0].probes.values()))
+    assert "all" in probes and "dropout" not in probes
+
+
 @pytest.mark.parametrize("caller, proven", [
     (_n("restore", "StatefulPartitionedCall", ["saver_filename", "^x"], ("Restorer",)), True),
     (_n("restore", "Restorer", ["saver_filename:0"]), True),
@@ -233,3 +263,18 @@ def test_a_restore_function_must_be_called_with_the_filename_tensor(caller, prov
     assert (found == []) is proven, found
     if not proven:
         assert [f.op for f in found] == ["RestoreV2"] and "not the saver's filename tensor" in found[0].problem
+
+
+@pytest.mark.runtime
+def test_a_recursive_function_passes_sec601_and_its_crash_stays_in_the_worker(modules):
+    """SEC601 does not judge cost: TensorFlow crashes instantiating the recursion, the
+    worker's isolation turns that into error results, and the report still renders."""
+    recipe = CATALOG.recipe("run-recursive-function")
+    run = run_sigcheck("--format", "json", *recipe.run_args, modules.build(recipe.name))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    verdicts = rule_verdicts(run.json)
+    assert verdicts["SEC601"] == "pass"
+    errors = [r["message"] for r in run.json["results"] if r["status"] == "error"]
+    assert {r["rule"] for r in run.json["results"] if r["status"] == "error"} == set(
+        CATALOG.RUNTIME_RULES)
+    assert all("inference process was killed by SIGSEGV" in e for e in errors), errors

@@ -1,6 +1,7 @@
 """SEC601: what would execute at load and inference time is on an allowlist.
 
-What executes, per meta graph (the one TensorFlow's loader picks for a tag set):
+What executes, per meta graph checked (all by default; with --tags the one
+TensorFlow's loader picks, the first whose tag set matches):
 
 - the fan-in (data and control inputs) of every tensor a signature output
   fetches (a sparse output's three tensors, a composite's components);

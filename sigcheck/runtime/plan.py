@@ -104,10 +104,15 @@ class Plan:
 
 
 def make_plan(facts: ModuleFacts, directory: str, *, batch_sizes, dropout_runs: int, max_batch_bytes: int) -> Plan:
-    """Probes for every tag set, the inference graph first."""
+    """Probes for every tag set, the inference graph first.
+
+    Only meta graphs TensorFlow's loader can load are planned: one shadowed by an
+    earlier one with the same tag set (HUB102) would be loaded as that earlier one,
+    its probes run on the wrong graph and its observations filed under the same tags."""
     primary = facts.primary
     names = image_signature_names(primary)
-    ordered = [primary] + [m for m in facts.meta_graphs if m is not primary]
+    loadable = [m for m in facts.meta_graphs if facts.loaded_for(m.tags) is m]
+    ordered = [primary] + [m for m in loadable if m is not primary]
     tag_sets = []
     for meta in ordered:
         present = [n for n in names if meta.signature(n) is not None]

@@ -24,6 +24,7 @@ import time
 from typing import Callable, Optional
 
 from .plan import Plan
+from .sandbox import NETWORK_SIGNAL
 
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _POLL_CAP = 3600.0  # seconds per wait: queue.get cannot wait forever in one call
@@ -101,7 +102,8 @@ class Worker:
             if event is None:  # stdout closed: the child ended
                 returncode = self._process.wait() if self._process is not None else -signal.SIGKILL  # killed
                 self._process = None
-                raise RuntimeFailure(_crash_message(returncode, self._stderr_since(stderr_offset), self.memory_limit))
+                raise RuntimeFailure(_crash_message(returncode, self._stderr_since(stderr_offset), self.memory_limit,
+                                                    self.sandbox))
             if event.get("event") == "sandbox":
                 if self.sandbox is not None:
                     continue  # only the child's first line is its own; a module may print look-alikes later
@@ -195,7 +197,11 @@ def _read_events(stream, events: queue.Queue) -> None:
     events.put(None)
 
 
-def _crash_message(returncode: int, stderr: str, memory_limit: int = 0) -> str:
+def _crash_message(returncode: int, stderr: str, memory_limit: int = 0, sandbox: Optional[str] = None) -> str:
+    if returncode == -NETWORK_SIGNAL and sandbox and not sandbox.startswith("none"):
+        # the seccomp filter's answer to an IPv4/IPv6 socket: the module called out, nothing was sent
+        return (f"stopped by the sandbox ({sandbox}): the module opened a network (IPv4/IPv6) socket, "
+                "so the worker was ended before it could connect")
     if memory_limit and ("std::bad_alloc" in stderr or "MemoryError" in stderr):
         # C++ code that cannot allocate aborts instead of raising an error TensorFlow can report
         return f"the inference process exceeded the memory limit of {memory_limit / 2**30:.1f} GiB (--max-memory)"

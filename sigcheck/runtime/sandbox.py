@@ -14,7 +14,13 @@ threads and processes it creates later), restricts itself with Landlock:
 - no execve at all; no TCP bind or connect (Landlock ABI >= 4); no abstract
   Unix sockets or signals to processes outside the sandbox (ABI >= 6);
 - no sockets but Unix ones (UDP, raw, netlink, ...) and no io_uring (which
-  could open them): a seccomp filter, on x86-64 and arm64;
+  could open them): a seccomp filter, on x86-64 and arm64.  Once TensorFlow is
+  imported (its gRPC probes IPv6 with a socket at import, and must only be told
+  no), a second filter makes an IPv4 or IPv6 socket end the process with SIGSYS
+  (``end_on_network``): an error code would only make gRPC retry until the
+  timeout, while a SIGSYS lets the parent report at once that the sandbox
+  stopped the module (runner);
+- no core dumps (``RLIMIT_CORE`` 0): a killed worker writes nothing to the working directory;
 - ``RLIMIT_DATA`` bounds its memory, so a huge allocation fails at once;
 - ``PR_SET_PDEATHSIG`` kills it when sigcheck dies.
 
@@ -69,6 +75,7 @@ def enter(settings_json: str) -> None:
     global ACTIVE
     settings = json.loads(settings_json)
     _die_with_parent(settings["parent"])
+    _no_core_dumps()
     _limit_memory(settings.get("memory") or 0)
     reason = unavailable_reason()
     description = f"none: {reason}" if reason else None
@@ -90,6 +97,15 @@ def _die_with_parent(parent: int) -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the line above
         os._exit(1)
+
+
+def _no_core_dumps() -> None:
+    """A worker ended by SIGSYS or a TensorFlow segfault must not leave a core file behind."""
+    try:
+        import resource
+    except ImportError:  # Windows: no core files to begin with
+        return
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _limit_memory(limit: int) -> None:
@@ -141,7 +157,11 @@ def _python_paths() -> list:
 # seccomp: socket(2) for anything but AF_UNIX, and io_uring_setup, fail with EACCES.
 _SECCOMP = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}  # arch, socket, io_uring_setup
 _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
-_ALLOW, _EACCES = 0x7FFF0000, 0x00050000 | 13
+_ALLOW, _EACCES, _KILL_PROCESS = 0x7FFF0000, 0x00050000 | 13, 0x80000000
+_AF_INET, _AF_INET6 = 2, 10
+_SECCOMP_SYSCALL = {"x86_64": 317, "aarch64": 277}  # seccomp(2): the only way to filter every thread at once
+_SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_TSYNC = 1, 1
+NETWORK_SIGNAL = signal.SIGSYS  # how a worker that opened an IPv4/IPv6 socket after end_on_network ends
 _LD, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
 
 
@@ -175,8 +195,40 @@ def _deny_sockets() -> None:
         (_RET, 0, 0, _ALLOW),
         (_RET, 0, 0, _EACCES),
     ]
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(_compile(program)), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "seccomp filter refused")
+
+
+def end_on_network() -> bool:
+    """From now on an IPv4/IPv6 socket(2) in any thread ends the process with SIGSYS.
+
+    Called by the worker after importing TensorFlow.  Stacked filters give the
+    strictest answer, so this only turns the first filter's EACCES into a kill.
+    False (and EACCES stays) when there is no sandbox or the kernel refuses."""
+    known = _machine_filter()
+    if ACTIVE is None or known is None:
+        return False
+    arch, socket_nr, _ = known
+    program = [
+        (_LD, 0, 0, 4),  # seccomp_data.arch
+        (_JEQ, 0, 5, arch),
+        (_LD, 0, 0, 0),  # seccomp_data.nr
+        (_JEQ, 0, 3, socket_nr),
+        (_LD, 0, 0, 16),  # the address family
+        (_JEQ, 2, 0, _AF_INET),
+        (_JEQ, 1, 0, _AF_INET6),
+        (_RET, 0, 0, _ALLOW),
+        (_RET, 0, 0, _KILL_PROCESS),
+    ]
+    libc = ctypes.CDLL(None, use_errno=True)
+    done = libc.syscall(ctypes.c_long(_SECCOMP_SYSCALL[os.uname().machine]), ctypes.c_long(_SECCOMP_SET_MODE_FILTER),
+                        ctypes.c_long(_SECCOMP_FILTER_FLAG_TSYNC), ctypes.byref(_compile(program)))
+    return done == 0
+
+
+def _compile(program) -> _Program:
     instructions = (_Instruction * len(program))(*[_Instruction(*i) for i in program])
     fprog = _Program(len(program), instructions)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "seccomp filter refused")
+    fprog._keep = instructions  # the struct points into the array: keep it alive
+    return fprog

@@ -56,6 +56,7 @@ def serve(stdin=sys.stdin) -> int:
     from .tfimport import import_tensorflow
 
     tf = import_tensorflow()
+    sandbox.end_on_network()  # after the import: its gRPC probes IPv6 with a socket and must only be told no
     for line in stdin:
         if not line.strip():
             continue
