@@ -33,7 +33,7 @@ from .model import (
     TensorFacts,
     VariableDefFacts,
 )
-from .variables import graph_variables
+from .variables import graph_variables, parsed_variable_defs
 
 SAVED_MODEL = "saved_model.pb"
 MODULE_DEF = "tfhub_module.pb"
@@ -169,20 +169,11 @@ def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
 def _variable_facts(collection_def) -> tuple:
     """The VariableDefs of the variables collections (entries that do not parse are left
     out: TensorFlow's import fails on them, so nothing would run)."""
-    found = []
-    for key in sorted(VARIABLE_COLLECTIONS & set(collection_def)):
-        collection = collection_def[key]
-        if collection.WhichOneof("kind") != "bytes_list":
-            continue
-        for raw in collection.bytes_list.value:
-            variable = protos.VariableDef()
-            try:
-                variable.ParseFromString(raw)
-            except (DecodeError, RuntimeError, ValueError):
-                continue
-            found.append(VariableDefFacts(key, variable.variable_name, variable.snapshot_name,
-                                       variable.initializer_name, variable.initial_value_name))
-    return tuple(found)
+    return tuple(
+        VariableDefFacts(key, variable.variable_name, variable.snapshot_name, variable.initializer_name,
+                         variable.initial_value_name)
+        for key in sorted(VARIABLE_COLLECTIONS & set(collection_def))
+        for variable in parsed_variable_defs(collection_def[key]))
 
 
 def _collection_facts(key: str, collection) -> CollectionFacts:

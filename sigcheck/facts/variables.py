@@ -55,18 +55,24 @@ def graph_variables(meta_graph, nodes: tuple) -> tuple:
     return tuple(found)
 
 
-def _collection_variables(meta_graph) -> dict:
-    """op name -> (checkpoint key, full shape or None) for GLOBAL_VARIABLES entries."""
-    collection = meta_graph.collection_def.get(GLOBAL_VARIABLES)
+def parsed_variable_defs(collection):
+    """The VariableDef protos of a variables collection, in order.  Entries that do not
+    parse are left out: TensorFlow's import fails on them, so nothing would use them."""
     if collection is None or collection.WhichOneof("kind") != "bytes_list":
-        return {}
-    listed = {}
+        return
     for raw in collection.bytes_list.value:
         variable = protos.VariableDef()
         try:
             variable.ParseFromString(raw)
         except (DecodeError, RuntimeError, ValueError):
             continue
+        yield variable
+
+
+def _collection_variables(meta_graph) -> dict:
+    """op name -> (checkpoint key, full shape or None) for GLOBAL_VARIABLES entries."""
+    listed = {}
+    for variable in parsed_variable_defs(meta_graph.collection_def.get(GLOBAL_VARIABLES)):
         name = variable.variable_name.split(":", 1)[0]
         sliced = variable.save_slice_info_def
         if sliced.full_name:
