@@ -150,10 +150,17 @@ class GraphFacts:
     def consumers(self) -> dict:
         """node name -> nodes that take one of its outputs as a data input."""
         found: dict = {}
-        for node in self.nodes:
+        get = found.get
+        for node in self.nodes:  # 10^5 nodes and more: no call or list per input that can be spared
             for raw in node.inputs:
-                if not raw.startswith("^"):
-                    found.setdefault(raw.split(":", 1)[0], []).append(node)
+                if raw[:1] == "^":
+                    continue
+                name = raw.split(":", 1)[0] if ":" in raw else raw
+                bucket = get(name)
+                if bucket is None:
+                    found[name] = [node]
+                else:
+                    bucket.append(node)
         return found
 
     @cached_property
