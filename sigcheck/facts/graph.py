@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Callable, Iterable, NamedTuple, Optional
 
+from .collector import without_collector
 from .model import GraphFacts, NodeFacts
 
 _GRAPH = None  # the scope of the graph's own nodes; a function body's scope is its index
@@ -64,6 +65,7 @@ class Walk:
         """The start (as given to walk_back) through which ``key`` was reached."""
         return self._parent[key][2]
 
+    @without_collector
     def path(self, scope, name: str) -> list:
         """``["default/Identity (Identity)", "^write_marker (WriteFile)"]``: start node first.
         A step into a function body reads ``=> Fn:node (Op)``."""
@@ -93,6 +95,7 @@ class Walk:
         return self.graph.by_name if scope is _GRAPH else self.graph.function_nodes(scope)
 
 
+@without_collector
 def walk_back(
     graph: GraphFacts,
     start: Iterable[str],

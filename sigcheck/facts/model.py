@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple, Optional
 
+from .collector import without_collector
+
 Shape = Optional[tuple]  # None = unknown rank; a dim of None = unknown size
 
 
@@ -147,6 +149,7 @@ class GraphFacts:
         return cache[index]
 
     @cached_property
+    @without_collector
     def consumers(self) -> dict:
         """node name -> nodes that take one of its outputs as a data input."""
         found: dict = {}

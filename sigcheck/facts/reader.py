@@ -8,8 +8,6 @@ attachments -- is recorded as facts for the rules to judge.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import struct
 
@@ -18,6 +16,7 @@ from google.protobuf.message import DecodeError
 from ..errors import ReadError
 from . import protos
 from .checkpoint import CheckpointError, read_index
+from .collector import collector_paused
 from .composite import composite_info
 from .model import (
     AttachmentFacts,
@@ -72,7 +71,7 @@ def read_module(path: str) -> ModuleFacts:
     if len(saved_model.meta_graphs) > MAX_META_GRAPHS:
         raise ReadError(f"{saved_model_path}: holds {len(saved_model.meta_graphs)} meta graphs; sigcheck reads "
                         f"modules of at most {MAX_META_GRAPHS} (TF1 Hub writes one per tag set)")
-    with _collector_paused():
+    with collector_paused():
         meta_graphs = tuple(_meta_graph_facts(m) for m in saved_model.meta_graphs)
     return ModuleFacts(
         path=path,
@@ -92,19 +91,6 @@ def _read_checkpoint(index: str) -> tuple:
         return read_index(index), None
     except CheckpointError as exc:
         return None, str(exc)
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Facts are acyclic tuples: the cyclic garbage collector only rescans them as they pile up,
-    a quarter of the time of reading a 10^5-node graph."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def read_module_def(path: str) -> ModuleDefFacts:
