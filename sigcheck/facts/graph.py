@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Callable, Iterable, NamedTuple, Optional
 
+from .collector import without_collector
 from .model import GraphFacts, NodeFacts
 
 _GRAPH = None  # the scope of the graph's own nodes; a function body's scope is its index
@@ -64,16 +65,21 @@ class Walk:
         """The start (as given to walk_back) through which ``key`` was reached."""
         return self._parent[key][2]
 
+    @without_collector
     def path(self, scope, name: str) -> list:
         """``["default/Identity (Identity)", "^write_marker (WriteFile)"]``: start node first.
         A step into a function body reads ``=> Fn:node (Op)``."""
         steps, key = [], (scope, name)
+        parents, graph_nodes, functions = self._parent, self.graph.by_name, self.graph.functions
+        marks = {"control": "^", "call": "=> "}
         while key is not None:
-            parent, how, _ = self._parent[key]
-            node = self.node(key)
-            where = "" if key[0] is _GRAPH else f"{self.graph.functions[key[0]].name}:"
-            mark = {"control": "^", "call": "=> "}.get(how, "")
-            steps.append(f"{mark}{where}{node.name} ({node.op})")
+            parent, how, _ = parents[key]
+            if key[0] is _GRAPH:
+                node = graph_nodes[key[1]]
+                steps.append(f"{marks.get(how, '')}{node.name} ({node.op})")
+            else:
+                node = self.graph.function_nodes(key[0])[key[1]]
+                steps.append(f"{marks.get(how, '')}{functions[key[0]].name}:{node.name} ({node.op})")
             key = parent
         return steps[::-1]
 
@@ -89,11 +95,12 @@ class Walk:
         return self.graph.by_name if scope is _GRAPH else self.graph.function_nodes(scope)
 
 
+@without_collector
 def walk_back(
     graph: GraphFacts,
     start: Iterable[str],
     *,
-    stop: Callable[[NodeFacts], bool] = lambda node: False,
+    stop: Optional[Callable[[NodeFacts], bool]] = None,
     control: bool = True,
     functions: bool = False,
 ) -> Walk:
@@ -104,50 +111,52 @@ def walk_back(
     of that name, every node of a called body counting as reached."""
     walk = Walk(graph)
     parent = walk._parent
-    queue: deque = deque()
+    queue: deque = deque()  # of (key, node); key = (scope, node name)
     for name in start:
         op_name = tensor_op_name(name) if name else ""
         node = graph.by_name.get(op_name) if op_name else None
         if node is None:
             walk.malformed.append(Malformed(None, f"{name!r} is not a node of the graph"))
         elif (_GRAPH, node.name) not in parent:
-            parent[(_GRAPH, node.name)] = (None, "start", name)
-            queue.append((_GRAPH, node))
+            key = (_GRAPH, node.name)
+            parent[key] = (None, "start", name)
+            queue.append((key, node))
     library = graph.library if functions else {}
     entered: set = set()
+    # The loop body runs once per reached node (10^5 and more): locals, no call per input.
+    pop, push, reached, malformed = queue.popleft, queue.append, walk.order.append, walk.malformed.append
+    graph_nodes, function_nodes = graph.by_name, graph.function_nodes
     while queue:
-        scope, node = queue.popleft()
-        walk.order.append((scope, node.name, node))
-        if stop(node):
+        key, node = pop()
+        scope = key[0]
+        reached((scope, key[1], node))
+        if stop is not None and stop(node):
             continue
-        key = (scope, node.name)
-        _follow_inputs(walk, key, node, queue, control)
-        if functions:
+        start_name = parent[key][2]
+        scope_nodes = graph_nodes if scope is _GRAPH else function_nodes(scope)
+        for raw in node.inputs:
+            if not raw or raw == "^":
+                malformed(Malformed(key, "has an empty input"))
+                continue
+            is_control = raw[0] == "^"
+            if is_control and not control:
+                continue
+            name = raw[1:] if is_control else raw
+            if ":" in name:
+                name = name.split(":", 1)[0]
+            found = scope_nodes.get(name)
+            if found is None:
+                # In a function body an input may name an argument, which is no node.
+                if scope is _GRAPH:
+                    malformed(Malformed(key, f"takes input {raw!r}, which is not a node of the graph"))
+                continue
+            inner = (scope, name)
+            if inner not in parent:
+                parent[inner] = (key, "control" if is_control else "input", start_name)
+                push((inner, found))
+        if functions and (node.functions or node.op in library):
             _enter_functions(walk, key, node, queue, library, entered)
     return walk
-
-
-def _follow_inputs(walk: Walk, key: tuple, node: NodeFacts, queue: deque, control: bool) -> None:
-    scope_nodes = walk._scope(key[0])
-    parent = walk._parent
-    start = parent[key][2]
-    for raw in node.inputs:
-        if not raw or raw == "^":
-            walk.malformed.append(Malformed(key, "has an empty input"))
-            continue
-        is_control = raw[0] == "^"
-        if is_control and not control:
-            continue
-        name = (raw[1:] if is_control else raw).split(":", 1)[0]
-        found = scope_nodes.get(name)
-        if found is None:
-            # In a function body an input may name an argument, which is no node.
-            if key[0] is _GRAPH:
-                walk.malformed.append(Malformed(key, f"takes input {raw!r}, which is not a node of the graph"))
-            continue
-        if (key[0], name) not in parent:
-            parent[(key[0], name)] = (key, "control" if is_control else "input", start)
-            queue.append((key[0], found))
 
 
 def _enter_functions(walk: Walk, key: tuple, node: NodeFacts, queue: deque, library: dict, entered: set) -> None:
@@ -164,6 +173,7 @@ def _enter_functions(walk: Walk, key: tuple, node: NodeFacts, queue: deque, libr
                 continue
             entered.add(index)
             for inner in walk.graph.functions[index].nodes:
-                if (index, inner.name) not in walk._parent:
-                    walk._parent[(index, inner.name)] = (key, "call", start)
-                    queue.append((index, inner))
+                inner_key = (index, inner.name)
+                if inner_key not in walk._parent:
+                    walk._parent[inner_key] = (key, "call", start)
+                    queue.append((inner_key, inner))

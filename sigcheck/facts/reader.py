@@ -8,8 +8,6 @@ attachments -- is recorded as facts for the rules to judge.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import struct
 
@@ -18,6 +16,7 @@ from google.protobuf.message import DecodeError
 from ..errors import ReadError
 from . import protos
 from .checkpoint import CheckpointError, read_index
+from .collector import collector_paused
 from .composite import composite_info
 from .model import (
     AttachmentFacts,
@@ -72,7 +71,7 @@ def read_module(path: str) -> ModuleFacts:
     if len(saved_model.meta_graphs) > MAX_META_GRAPHS:
         raise ReadError(f"{saved_model_path}: holds {len(saved_model.meta_graphs)} meta graphs; sigcheck reads "
                         f"modules of at most {MAX_META_GRAPHS} (TF1 Hub writes one per tag set)")
-    with _collector_paused():
+    with collector_paused():
         meta_graphs = tuple(_meta_graph_facts(m) for m in saved_model.meta_graphs)
     return ModuleFacts(
         path=path,
@@ -92,19 +91,6 @@ def _read_checkpoint(index: str) -> tuple:
         return read_index(index), None
     except CheckpointError as exc:
         return None, str(exc)
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Facts are acyclic tuples: the cyclic garbage collector only rescans them as they pile up,
-    a quarter of the time of reading a 10^5-node graph."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def read_module_def(path: str) -> ModuleDefFacts:
@@ -259,9 +245,9 @@ def _graph_facts(graph_def) -> GraphFacts:
     # node is searched.  Searching all costs ~3x the read of a large graph.
     every = len(graph_def.library.function) > 0
     return GraphFacts(
-        nodes=tuple(_node_facts(n, every) for n in graph_def.node),
+        nodes=_nodes_facts(graph_def.node, every),
         functions=tuple(
-            FunctionFacts(f.signature.name, tuple(_node_facts(n, True) for n in f.node_def),
+            FunctionFacts(f.signature.name, _nodes_facts(f.node_def, True),
                           tuple(a.name for a in f.signature.input_arg))
             for f in graph_def.library.function
         ),
@@ -276,8 +262,23 @@ FUNCTION_CALLING_OPS = frozenset({
 })
 
 
-def _node_facts(node, search_attrs: bool) -> NodeFacts:
-    op = node.op
+def _nodes_facts(nodes, search_attrs: bool) -> tuple:
+    """NodeFacts of ``nodes``.  Reading is linear but its constant matters (10^5 nodes
+    must read well under a second): a plain node -- no Const, no attributes to
+    search -- is built without a call, and equal op names share one string."""
+    make, ops, found = tuple.__new__, {}, []
+    append = found.append
+    for node in nodes:
+        op = node.op
+        op = ops.setdefault(op, op)
+        if search_attrs or op == "Const" or op in FUNCTION_CALLING_OPS:
+            append(_node_facts(node, search_attrs, op))
+        else:
+            append(make(NodeFacts, (node.name, op, tuple(node.input), (), None, None, None)))
+    return tuple(found)
+
+
+def _node_facts(node, search_attrs: bool, op: str) -> NodeFacts:
     values = text = problem = None
     if op == "Const" and "value" in node.attr:
         values, text, problem = _const_values(node.attr["value"].tensor)
