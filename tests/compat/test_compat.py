@@ -225,6 +225,11 @@ def refusal(record: dict):
                           ("hub.Module(spec)", record.get("module_default"))):
         if outcome and "error" in outcome:
             error = outcome["error"]
+            if error["type"] == "ClientCrashed":
+                # The client process died (e.g. TensorFlow segfaults instantiating a recursive
+                # function): not a refusal to load, but a module that crashes whoever runs it,
+                # which sigcheck's worker contains and reports through the runtime rules.
+                return None, None
             said = f"{step} raised {error['type']} in {error['where']}: {error['message']}"
             for kind, fragment, where, rule in REFUSALS:
                 if error["type"] == kind and fragment in error["message"] and where in (error["where"] or ""):
