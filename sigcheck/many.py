@@ -51,7 +51,18 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None, on_repo
     workers = [Worker(threads=threads, read_roots=roots, memory_limit=config.worker_memory(jobs),
                       require_sandbox=config.require_sandbox) for _ in range(jobs)]
 
-    def work(worker: Worker) -> None:
+    # One "finished" event per job: after a KeyboardInterrupt has cut into Thread.join,
+    # CPython may report the thread as not alive while it still runs (and join returns
+    # at once), so the jobs say themselves when they have cleaned up.
+    finished = [threading.Event() for _ in workers]
+
+    def work(worker: Worker, done: threading.Event) -> None:
+        try:
+            _work(worker)
+        finally:
+            done.set()
+
+    def _work(worker: Worker) -> None:
         with worker:
             if not config.static and roots:  # a sandbox for archives is made once they are extracted
                 worker.start()  # TensorFlow imports while the first module is read
@@ -68,20 +79,20 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None, on_repo
                 if progress is not None:
                     progress.module_done()
 
-    jobs_running = [threading.Thread(target=work, args=(w,), daemon=True) for w in workers]
+    jobs_running = [threading.Thread(target=work, args=(w, e), daemon=True) for w, e in zip(workers, finished)]
     for thread in jobs_running:
         thread.start()
     try:
-        for thread in jobs_running:
-            while thread.is_alive():
-                thread.join(timeout=0.2)
+        for done in finished:
+            while not done.wait(timeout=0.2):
+                pass
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: stop, and let each job remove its temp dirs
         while not todo.empty():
             todo.get_nowait()
         for worker in workers:
             worker.kill()
-        for thread in jobs_running:
-            thread.join(timeout=10)
+        for done in finished:
+            done.wait(timeout=10)
         raise
     return reports
 

@@ -271,7 +271,9 @@ def test_a_recursive_function_passes_sec601_and_its_crash_stays_in_the_worker(mo
     worker's isolation turns that into error results, and the report still renders."""
     recipe = CATALOG.recipe("run-recursive-function")
     run = run_sigcheck("--format", "json", *recipe.run_args, modules.build(recipe.name))
-    assert run.returncode == 1 and "Traceback" not in run.stderr
+    # exit 4: the only problems are checks that could not complete (the "incomplete" verdict)
+    assert run.returncode == 4 and "Traceback" not in run.stderr
+    assert run.json["verdict"] == "incomplete"
     verdicts = rule_verdicts(run.json)
     assert verdicts["SEC601"] == "pass"
     errors = [r["message"] for r in run.json["results"] if r["status"] == "error"]

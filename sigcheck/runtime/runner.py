@@ -27,7 +27,7 @@ from .plan import Plan
 from .sandbox import NETWORK_SIGNAL
 
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_POLL_CAP = 3600.0  # seconds per wait: queue.get cannot wait forever in one call
+_POLL_CAP = 0.5  # seconds per wait: to notice kill() from another thread (and queue.get cannot wait forever)
 _NOISE = ("I0000", "W0000", "E0000", "WARNING: All log messages", "To enable the following")
 # The sandbox goes up before anything else is imported (numpy and TensorFlow start threads).
 _CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); from sigcheck.runtime.sandbox import enter; enter(sys.argv[2]); "
@@ -54,6 +54,7 @@ class Worker:
         self.require_sandbox = require_sandbox
         self.sandbox: Optional[str] = None  # what the child reported: "landlock ABI 7, network denied"
         self._granted: tuple = ()
+        self._stopped = False  # kill() was called: no new child, stop waiting
         self._process = None
         self._events: Optional[queue.Queue] = None
         self._stderr = None
@@ -94,6 +95,9 @@ class Worker:
             try:
                 event = self._events.get(timeout=min(max(remaining, 0.001), _POLL_CAP))
             except queue.Empty:
+                if self._stopped:  # killed from another thread, maybe while this child started
+                    self._kill()
+                    raise RuntimeFailure("not finished: sigcheck was interrupted") from None
                 if remaining > _POLL_CAP:
                     continue
                 self._kill()
@@ -122,6 +126,8 @@ class Worker:
     def start(self, module_dir: Optional[str] = None) -> None:
         """Start the child unless it runs: it imports TensorFlow right away, so
         starting it before reading a module overlaps the two."""
+        if self._stopped:
+            raise RuntimeFailure("not run: sigcheck was interrupted")
         if self._process is None or self._process.poll() is not None:
             self._start(module_dir)
 
@@ -156,7 +162,9 @@ class Worker:
         return self._stderr.read()
 
     def kill(self) -> None:
-        """Stop the child now (interrupts, timeouts)."""
+        """Stop the child now, for good (interrupts): a job thread that is starting a
+        child or waiting on one at this moment ends instead of running on unattended."""
+        self._stopped = True
         self._kill()
 
     def _kill(self) -> None:
