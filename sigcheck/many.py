@@ -55,6 +55,7 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None, on_repo
     # CPython may report the thread as not alive while it still runs (and join returns
     # at once), so the jobs say themselves when they have cleaned up.
     finished = [threading.Event() for _ in workers]
+    stopping = threading.Event()
 
     def work(worker: Worker, done: threading.Event) -> None:
         try:
@@ -72,6 +73,8 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None, on_repo
                 except queue.Empty:
                     return
                 report = _checked(handle, config, worker, progress, checker or check)
+                if stopping.is_set():
+                    return  # cut short by the interrupt: not a result (a --resume checks it again)
                 if on_report is None:
                     reports[index] = report
                 else:
@@ -87,6 +90,7 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None, on_repo
             while not done.wait(timeout=0.2):
                 pass
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: stop, and let each job remove its temp dirs
+        stopping.set()
         while not todo.empty():
             todo.get_nowait()
         for worker in workers:
