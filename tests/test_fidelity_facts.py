@@ -3,7 +3,7 @@ infos, pure aliases, and signature tensors naming absent nodes."""
 
 from __future__ import annotations
 
-from sigcheck.checks._aliases import resolve_alias
+from sigcheck.analysis.aliases import resolve_alias
 from sigcheck.facts import protos
 from sigcheck.facts.model import GraphFacts, NodeFacts
 from sigcheck.facts.reader import _tensor_facts

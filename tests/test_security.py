@@ -20,7 +20,7 @@ import pytest
 
 from helpers import REPO, rule_verdicts, run_sigcheck
 import sigcheck.fixtures
-from sigcheck.checks.security import unsafe_ops
+from sigcheck.analysis.execution import unsafe_ops
 from sigcheck.engine import effective_options
 from sigcheck.facts.graph import walk_back
 from sigcheck.facts.model import FunctionFacts, GraphFacts, MetaGraphFacts, NodeFacts

@@ -83,3 +83,9 @@ def tolerance(reference, rtol: float, atol: float) -> float:
     finite = np.abs(reference[np.isfinite(reference)])
     scale = float(finite.max()) if finite.size else 0.0
     return atol + rtol * scale
+
+
+def each_default_observed(ctx):
+    """(signature, where, Observed) for the `default` output of every image signature in the inference graph."""
+    for signature in ctx.image_signatures:
+        yield signature, ctx.where(signature, "outputs", DEFAULT), observed(ctx, ctx.primary.tags, signature.name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..checks.security import unsafe_ops
+from ..analysis.execution import unsafe_ops
 from ..engine import effective_options
 from ..facts.model import ModuleFacts, format_tags
 from ..rules import rule_by_code

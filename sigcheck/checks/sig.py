@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..analysis.aliases import resolve_alias
 from ..facts.image import DEFAULT, IMAGES, TASK_SIGNATURES
 from . import check, location, passed, skipped, violated
-from ._aliases import resolve_alias
 
 
 def _interface_text(signature) -> str:

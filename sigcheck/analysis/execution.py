@@ -1,5 +1,6 @@
-"""SEC601: what would execute at load and inference time is on an allowlist.
+"""What would execute when a module is loaded and run, and which of it is outside an allowlist.
 
+SEC601 judges this and the runtime's safety gate refuses to run what it finds.
 What executes, per meta graph checked (all by default; with --tags the one
 TensorFlow's loader picks, the first whose tag set matches):
 
@@ -30,14 +31,12 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from ..facts.graph import tensor_op_name, walk_back
-from ..facts.model import format_tags
-from . import check, location, passed, violated
 
 # Collections whose ops a loader or hub.Module runs when the module is loaded.
 INIT_COLLECTIONS = ("table_initializer", "saved_model_main_op", "legacy_init_op", "init_op", "local_init_op")
 # Node-list collections TensorFlow's default Saver restores into (GLOBAL_VARIABLES, SAVEABLE_OBJECTS).
 SAVER_COLLECTIONS = ("variables", "saveable_objects")
-_SHOWN_PATHS = 3  # paths are built for the first findings only: a path costs the depth of the graph
+SHOWN_PATHS = 3  # paths are built for the first findings only: a path costs the depth of the graph
 
 
 class Hazard(NamedTuple):
@@ -105,7 +104,7 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
     def found(key, op, problem=None, last=None):
         what = labels[walk.start_of(key)]
         path = ()
-        if len(findings) < _SHOWN_PATHS:
+        if len(findings) < SHOWN_PATHS:
             path = (what, *walk.path(*key), *((last,) if last else ()))
         findings.append(Hazard(op, f"{what}: {walk.describe(key)}", path, problem))
 
@@ -176,29 +175,3 @@ def _passes(caller, function: str, position: int, expected: str) -> bool:
 def _tensor(name: str) -> str:
     """``x`` and ``x:0`` name the same tensor."""
     return name if ":" in name or not name else f"{name}:0"
-
-
-@check("SEC601")
-def no_unsafe_ops(ctx, options):
-    for meta in ctx.facts.meta_graphs:
-        where = {"tags": meta.tags, "location": location(meta.tags, "graph")}
-        found = unsafe_ops(meta, options)
-        if not found:
-            yield passed(f"{format_tags(meta.tags)}: everything that runs uses allowlisted ops", **where)
-            continue
-        unsafe = [f for f in found if f.problem is None]
-        if unsafe:
-            ops = sorted({f.op for f in unsafe})
-            yield violated(
-                f"{format_tags(meta.tags)}: op(s) {', '.join(ops)} would execute but are not on the allowlist "
-                f"of pure compute and variable ops; e.g. {unsafe[0].op} on the path {_shown(unsafe[0])}",
-                evidence=f"{len(unsafe)} node(s)", **where)
-        for problem in [f for f in found if f.problem is not None][:_SHOWN_PATHS]:
-            kind = "the graph is malformed" if problem.op is None else "the restore path is not a plain restore"
-            yield violated(
-                f"{format_tags(meta.tags)}: {kind}, so it is not run: {problem.problem}"
-                + (f" (path {_shown(problem)})" if problem.path else ""), **where)
-
-
-def _shown(finding: Hazard) -> str:
-    return " <- ".join(finding.path) if finding.path else finding.where

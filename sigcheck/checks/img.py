@@ -1,10 +1,23 @@
-"""IMG301-IMG306: the image input of every image signature."""
+"""IMG301-IMG307: the image input of every image signature.
+
+IMG301-IMG306: the image input of every image signature.
+
+IMG307: does the module expect [0, 1] RGB values, or raw [0, 255]?
+
+Static half: the first ops after `images` -- a division by ~255 (or a
+multiplication by ~1/255) or a subtraction of large constants such as ImageNet
+channel means means the module wants raw pixel values.  Runtime half (when
+inference ran): the output's relative spread across images at [0, 1] vs at
+[0, 255]; a module that expects [0, 255] barely tells [0, 1] images apart.
+"""
 
 from __future__ import annotations
 
+from ..analysis.input_range import relative_spread, static_evidence
 from ..facts.image import IMAGES, expected_image_size, image_input
 from ..facts.model import format_shape, format_tags
 from . import check, location, passed, skipped, violated
+from ._observed import observed
 
 
 def _each_image_input(ctx):
@@ -149,3 +162,54 @@ def _expected_size(meta, signature, where):
     count = meta.image_module_info_count
     note = f" (the last of {count} image_module_info attachments, as hub.Module read them)" if count > 1 else ""
     return passed(f"{graph}expected image size {size}, from {source}{note}", **where)
+
+
+def dynamic_evidence(seen, options):
+    """(evidence or None, description of what was measured) from the range probes."""
+    if seen.probes is None:
+        return None, None
+    import numpy as np
+
+    scaled, unit = seen.default_rows("range255"), seen.default_rows("all")
+    if scaled is None or unit is None:
+        return None, None
+    position = {index: row for row, index in enumerate(unit[0])}
+    if not all(i in position for i in scaled[0]):
+        return None, None
+    at_unit = relative_spread(unit[1][[position[i] for i in scaled[0]]])
+    at_raw = relative_spread(scaled[1])
+    if not np.isfinite(at_unit) or not np.isfinite(at_raw):
+        return None, "the output is not finite for these images (see RUN502)"
+    measured = f"relative spread of 'default' across 4 images: {at_unit:.3g} at [0, 1], {at_raw:.3g} at [0, 255]"
+    if at_unit == 0:
+        return None, measured + " (the output does not vary; see RUN505)"
+    if at_raw / at_unit > options["sensitivity_ratio"]:
+        return measured + f", {at_raw / at_unit:.3g}x more at [0, 255]", measured
+    return None, measured
+
+
+@check("IMG307")
+def input_range(ctx, options):
+    for signature in ctx.image_signatures:
+        tensor = image_input(signature)
+        where = ctx.where(signature, "inputs", tensor.key if tensor else "")
+        if tensor is None or not tensor.op_name:
+            yield skipped("no image input identified (see IMG301)", **where)
+            continue
+        if not tensor.dtype.startswith(("float", "bfloat")):
+            yield skipped(f"'{tensor.key}' is {tensor.dtype}: its value range follows from the dtype (see IMG302)",
+                          **where)
+            continue
+        found = static_evidence(ctx.primary.graph, tensor.op_name, options)
+        dynamic = None
+        measured = None
+        if ctx.observations is not None:
+            dynamic, measured = dynamic_evidence(observed(ctx, ctx.primary.tags, signature.name), options)
+        evidence = [f"static: {f}" for f in found] + ([f"runtime: {dynamic}"] if dynamic else [])
+        halves = "static trace" + (" and runtime comparison" if measured else "")
+        if evidence:
+            yield violated("the module seems to expect RGB values in [0, 255], not [0, 1]: " + "; ".join(evidence),
+                           evidence=halves, **where)
+        else:
+            text = "no [0, 255] preprocessing after the input"
+            yield passed(text + (f"; {measured}" if measured else ""), evidence=halves, **where)
