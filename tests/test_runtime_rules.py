@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from helpers import rule_verdicts, run_sigcheck
+from helpers import assert_snapshot, normalised_report, rule_verdicts, run_sigcheck, stale_snapshots
 import sigcheck.fixtures
 from sigcheck.rules import load_rules
 
@@ -63,6 +63,18 @@ def test_each_runtime_rule_passes_conformant_and_fails_its_violators(rule, full_
     assert passing, f"{code} passes no conformant fixture"
     for recipe in violators:
         assert any(r["status"] == violated for r in full_reports[recipe.name]["results"] if r["rule"] == code)
+
+
+@pytest.mark.parametrize("recipe", BATCHED, ids=lambda r: r.name)
+def test_full_report_matches_its_snapshot(recipe, full_reports, modules, update_snapshots):
+    """The whole JSON report of a full run; measured figures are masked (they follow the CPU)."""
+    measured = {r.code for r in RUNTIME_USERS}
+    report = normalised_report(full_reports[recipe.name], modules.root, measured)
+    assert_snapshot(f"full/{recipe.name}", report, update_snapshots)
+
+
+def test_every_full_snapshot_belongs_to_a_fixture():
+    assert not stale_snapshots("full", [r.name for r in BATCHED])
 
 
 def _messages(report, code, status):
