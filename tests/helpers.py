@@ -108,3 +108,26 @@ def stale_snapshots(kind: str, names) -> list:
     """Snapshots under tests/snapshots/KIND/ of fixtures that no longer exist."""
     folder = SNAPSHOTS / kind
     return sorted(p.name for p in folder.glob("*.json") if p.stem not in set(names)) if folder.is_dir() else []
+
+
+def run_sigcheck_inprocess(*args, cwd=None) -> Run:
+    """``sigcheck ARGS`` through ``cli.main`` in this process: for tests of what a
+    format prints (pure rendering), where a fresh interpreter only adds start-up time.
+    ``tensorflow_imported`` is meaningless here (another test may have imported it)."""
+    import contextlib
+    import io
+
+    from sigcheck.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd or os.environ.get("SIGCHECK_TEST_CWD") or tempfile.gettempdir())
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(previous)
+    return Run(code, out.getvalue(), err.getvalue(), False)
