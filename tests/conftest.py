@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 
+import os
+
 import pytest
 
-from helpers import SHARED
+from helpers import SHARED, UPDATE_ENV
+
+
+def pytest_addoption(parser):
+    parser.addoption("--snapshot-update", action="store_true",
+                     help=f"rewrite tests/snapshots/ from this run's reports (or set {UPDATE_ENV}=1)")
+
+
+@pytest.fixture(scope="session")
+def update_snapshots(pytestconfig) -> bool:
+    """Whether snapshot tests rewrite tests/snapshots/ instead of comparing with it."""
+    return pytestconfig.getoption("--snapshot-update") or os.environ.get(UPDATE_ENV) == "1"
 
 
 @pytest.fixture(scope="session")

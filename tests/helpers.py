@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -61,3 +62,72 @@ def rule_verdicts(report: dict) -> dict:
         if current is None or STATUS_ORDER.index(result["status"]) < STATUS_ORDER.index(current):
             verdicts[result["rule"]] = result["status"]
     return verdicts
+
+
+# --- snapshots of JSON reports (tests/snapshots/; refresh with --snapshot-update) --------------
+
+SNAPSHOTS = REPO / "tests" / "snapshots"
+UPDATE_ENV = "SIGCHECK_UPDATE_SNAPSHOTS"
+_NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
+
+
+def normalised_report(report: dict, modules_root: str, measured=()) -> dict:
+    """``report`` without what depends on the machine: the modules' directory, the tool's
+    version, the sandbox's kernel ABI; and with every number in the messages of the
+    rules in ``measured`` (those judging inference outputs) masked as ``#``, so that a
+    float rounding differently on another CPU does not count as a change."""
+    text = json.dumps(report)
+    for root in {modules_root, os.path.realpath(modules_root)}:
+        text = text.replace(json.dumps(root.rstrip("/"))[1:-1], "<modules>")
+    data = json.loads(text)
+    data["tool"]["version"] = "<version>"
+    if "sandbox" in data["facts"]:
+        data["facts"]["sandbox"] = "<sandbox>"
+    for result in data["results"]:
+        if result["rule"] in measured:
+            result["message"] = _NUMBER.sub("#", re.sub(r"worst: \S+", "worst: <image>", result["message"]))
+    return data
+
+
+def assert_snapshot(name: str, data: dict, update: bool) -> None:
+    """``data`` equals tests/snapshots/NAME.json; with ``update``, (re)write it instead."""
+    path = SNAPSHOTS / f"{name}.json"
+    text = json.dumps(data, indent=2) + "\n"
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        return
+    assert path.exists(), f"no snapshot {path.relative_to(REPO)}: run pytest --snapshot-update and review it"
+    stored = json.loads(path.read_text())
+    assert data == stored, (f"the report differs from {path.relative_to(REPO)}; if the change is intended, "
+                            "run pytest --snapshot-update and review the diff")
+
+
+def stale_snapshots(kind: str, names) -> list:
+    """Snapshots under tests/snapshots/KIND/ of fixtures that no longer exist."""
+    folder = SNAPSHOTS / kind
+    return sorted(p.name for p in folder.glob("*.json") if p.stem not in set(names)) if folder.is_dir() else []
+
+
+def run_sigcheck_inprocess(*args, cwd=None) -> Run:
+    """``sigcheck ARGS`` through ``cli.main`` in this process: for tests of what a
+    format prints (pure rendering), where a fresh interpreter only adds start-up time.
+    ``tensorflow_imported`` is meaningless here (another test may have imported it)."""
+    import contextlib
+    import io
+
+    from sigcheck.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd or os.environ.get("SIGCHECK_TEST_CWD") or tempfile.gettempdir())
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(previous)
+    return Run(code, out.getvalue(), err.getvalue(), False)

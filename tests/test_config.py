@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helpers import rule_verdicts, run_sigcheck
+from sigcheck.cli import main
+from sigcheck.config import ConfigError, load_config
 
 
 def write(path, text):
@@ -79,13 +81,22 @@ def test_severity_overrides_and_rule_options_take_effect(modules, tmp_path):
     ('[tool.sigcheck.options.IMG307]\ndepth = 2.5\n', "must be like the default"),
     ("[tool.sigcheck\n", "not valid TOML"),
 ])
-def test_bad_config_is_a_one_line_error_and_exit_2(modules, tmp_path, text, message):
+def test_bad_config_is_a_one_line_error(tmp_path, text, message):
+    """The table is validated in-process (pure logic); the CLI's exit code is tested below."""
     config = write(tmp_path / "pyproject.toml", text)
+    for found in (lambda: load_config(str(config)), lambda: load_config(search_from=str(tmp_path))):
+        with pytest.raises(ConfigError) as raised:
+            found()
+        assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_bad_config_is_a_one_line_error_and_exit_2_from_the_cli(modules, tmp_path):
+    config = write(tmp_path / "pyproject.toml", '[tool.sigcheck]\nselcet = ["IMG"]\n')
     run = run_sigcheck("--config", config, "--static", modules.build("fv-conformant"))
     assert run.returncode == 2
-    assert len(run.error_lines) == 1 and message in run.error_lines[0], run.stderr
+    assert len(run.error_lines) == 1 and "unknown key 'selcet'" in run.error_lines[0], run.stderr
     found = run_sigcheck("--static", modules.build("fv-conformant"), cwd=tmp_path)
-    assert found.returncode == 2 and message in found.error_lines[0]
+    assert found.returncode == 2 and "unknown key 'selcet'" in found.error_lines[0]
 
 
 def test_a_missing_config_file_is_an_error(tmp_path, modules):
@@ -105,10 +116,16 @@ def test_a_missing_config_file_is_an_error(tmp_path, modules):
     (["--max-memory", "1e999"], "not a size"),
     (["--max-memory", "10MiB"], "below the minimum of 1GiB"),
 ])
-def test_bad_numeric_flags_are_usage_errors(modules, args, message):
-    run = run_sigcheck(*args, "--static", modules.build("fv-conformant"))
-    assert run.returncode == 2, run.stderr
-    assert len(run.error_lines) == 1 and message in run.error_lines[0], run.stderr
+def test_bad_numeric_flags_are_usage_errors(modules, args, message, capsys):
+    """Flags are parsed in-process by the CLI's own main; nothing is checked."""
+    assert main([*args, "--static", modules.build("fv-conformant")]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_a_bad_numeric_flag_exits_2_from_the_cli(modules):
+    run = run_sigcheck("--timeout", "nan", "--static", modules.build("fv-conformant"))
+    assert run.returncode == 2 and len(run.error_lines) == 1 and "positive number" in run.error_lines[0]
 
 
 def test_timeout_none_means_no_limit_in_flag_and_config(modules, tmp_path):

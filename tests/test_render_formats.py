@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 import jsonschema
 import pytest
 
-from helpers import run_sigcheck
+from helpers import run_sigcheck, run_sigcheck_inprocess
 from sigcheck.rules import load_rules
 
 FORMATS = ("junit", "sarif", "markdown", "github", "gitlab", "concise")
@@ -28,14 +28,15 @@ NOTEWORTHY = ("fail", "warn", "error")
 
 
 def render(fmt, *paths, cwd=None, config=None):
+    """What ``sigcheck --static --format FMT`` prints, run in-process (rendering is pure)."""
     extra = ("--config", config) if config else ()
-    return run_sigcheck("--static", "--format", fmt, *extra, *paths, cwd=cwd)
+    return run_sigcheck_inprocess("--static", "--format", fmt, *extra, *paths, cwd=cwd)
 
 
 def reference(*paths, cwd=None, config=None) -> dict:
     """The JSON report of the same invocation: what the other formats must agree with."""
     extra = ("--config", config) if config else ()
-    return run_sigcheck("--static", "--format", "json", *extra, *paths, cwd=cwd).json
+    return run_sigcheck_inprocess("--static", "--format", "json", *extra, *paths, cwd=cwd).json
 
 
 def copy_module(modules, name, destination: Path) -> Path:

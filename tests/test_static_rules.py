@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import rule_verdicts, run_sigcheck
+from helpers import assert_snapshot, normalised_report, rule_verdicts, run_sigcheck, stale_snapshots
 import sigcheck.fixtures
 from sigcheck.rules import load_rules
 
@@ -129,3 +129,14 @@ def test_a_broken_module_def_fails_hub101_and_every_other_rule_still_runs(static
         verdicts = rule_verdicts(run.json)
         assert verdicts.pop("HUB101") == "fail"
         assert all(verdicts[r.code] == "pass" for r in STATIC if r.code != "HUB101")
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
+def test_static_report_matches_its_snapshot(recipe, static_runs, modules, update_snapshots):
+    """The whole JSON report, so that a changed message or result shows in review."""
+    report = normalised_report(static_runs(recipe.name).json, modules.root)
+    assert_snapshot(f"static/{recipe.name}", report, update_snapshots)
+
+
+def test_every_static_snapshot_belongs_to_a_fixture():
+    assert not stale_snapshots("static", [r.name for r in RECIPES])

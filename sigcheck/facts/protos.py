@@ -29,6 +29,7 @@ _SCALARS = {
     "bytes": _F.TYPE_BYTES,
     "int32": _F.TYPE_INT32,
     "int64": _F.TYPE_INT64,
+    "sint64": _F.TYPE_SINT64,
     "float": _F.TYPE_FLOAT,
     "double": _F.TYPE_DOUBLE,
     "bool": _F.TYPE_BOOL,
@@ -163,13 +164,13 @@ _TF_MESSAGES: dict[str, list[tuple]] = {
     ],
     "StructuredValue": [
         ("none_value", 1, "NoneValue", False),
-        ("int64_value", 12, "int64", False),
+        ("int64_value", 12, "sint64", False),  # zigzag-encoded in struct.proto
         ("string_value", 13, "string", False),
         ("bool_value", 14, "bool", False),
         ("tensor_shape_value", 31, "TensorShapeProto", False),
         ("tensor_dtype_value", 32, "int32", False),
         ("list_value", 51, "ValueList", False),
-        ("tuple_value", 52, "ValueList", False),
+        ("tuple_value", 52, "TupleValue", False),
     ],
     "NoneValue": [],
     # tensor_bundle.proto: one entry of variables/variables.index.
@@ -187,6 +188,7 @@ _TF_MESSAGES: dict[str, list[tuple]] = {
         ("full_shape", 2, "int64", True),
     ],
     "ValueList": [("values", 1, "StructuredValue", True)],
+    "TupleValue": [("values", 1, "StructuredValue", True)],
     "TensorShapeProto": [
         ("dim", 2, "Dim", True),
         ("unknown_rank", 3, "bool", False),
