@@ -12,6 +12,7 @@ import pytest
 import sigcheck
 from helpers import run_sigcheck
 from sigcheck import Config, ConfigError, Report, check, check_many, scan
+from sigcheck.rules import load_rules
 
 
 def imported_by(code: str) -> set:
@@ -48,8 +49,9 @@ def test_keyword_options_are_validated_like_the_cli(modules):
     assert Config(select="IMG302").select == ("IMG302",)
     assert {r.rule for r in check(path, static=True, select="IMG302")} == {"IMG302"}
     assert {r.rule for r in check(path, Config(select="IMG302", static=True))} == {"IMG302"}
-    assert {r.rule for r in check(path, static=True, select=["IMG30", "OUT401"], ignore="IMG306")} == {
-        "IMG301", "IMG302", "IMG303", "IMG304", "IMG305", "IMG307", "OUT401"}
+    img30 = {r.code for r in load_rules() if r.code.startswith("IMG30")}
+    assert {r.rule for r in check(path, static=True, select=["IMG30", "OUT401"], ignore="IMG306")} == (
+        img30 - {"IMG306"} | {"OUT401"})
     assert check(path, static=True, severity={"IMG302": "warning"}).ok
     assert not check(path, static=True, severity={"IMG302": "warning"}, fail_on="warning").ok
     refused = {

@@ -1,0 +1,280 @@
+"""Every static rule, passing and failing, on facts built in-process (no TensorFlow, no files).
+
+The fast layer beside the real-module matrix (tests/test_static_rules.py):
+each case states only how it differs from the conformant module of
+``sigcheck.testing``, and runs the rule through the engine with its real
+severity and options.  A static rule (or the static half of a rule that also
+judges runtime observations) without a passing and a failing case here makes
+``test_every_static_rule_has_passing_and_failing_cases`` fail.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sigcheck.rules import load_rules
+from sigcheck.testing import (assert_passes, assert_results, attachment, checkpoint_entry, collection,
+                              default_output, graph, image_module_info, image_signatures, images, meta_graph,
+                              module, module_def, node, signature, tensor, tinynet_nodes, variable,
+                              with_meta_graph)
+
+RULES = load_rules()
+STATIC = [r for r in RULES if r.stage == "static"]
+
+CASES: list = []  # (code, id, facts, expected statuses and texts, evaluate keywords)
+
+
+def case(code: str, id: str, facts, *, options=None, severity=None, **expected):
+    CASES.append(pytest.param(code, facts, expected, {"options": options, "severity": severity},
+                              id=f"{code}-{id}"))
+
+
+def _train_differs(**changes):
+    return with_meta_graph(module(), 1, **changes)
+
+
+def _nodes_with(*extra, replace=None):
+    """TinyNet's nodes, with nodes named like one of ``replace`` swapped, plus ``extra``."""
+    swapped = {n.name: n for n in (replace or ())}
+    return graph(tuple(swapped.get(n.name, n) for n in tinynet_nodes()) + tuple(extra))
+
+
+# --- HUB1xx -----------------------------------------------------------------
+case("HUB101", "format-v3", module(), passes="FORMAT_V3")
+case("HUB101", "missing", module(module_def=module_def(present=False)), fail="plain SavedModel")
+case("HUB101", "garbage", module(module_def=module_def(problem="Error parsing message")), fail="does not parse")
+case("HUB101", "unspecified", module(module_def=module_def(0)), fail="FORMAT_UNSPECIFIED")
+case("HUB101", "required-feature", module(module_def=module_def(required_features=("future",))),
+     fail="unknown features ['future']")
+case("HUB102", "tag-sets", module(), passes="{}, {train}")
+case("HUB102", "no-meta-graph", module(()), fail="no meta graph")
+case("HUB102", "no-empty-tags", module(tag_sets=(("serve",), ("train",))), fail="empty tag set")
+case("HUB102", "repeated-tag-set", module(tag_sets=((), ())), fail="appears more than once")
+case("HUB102", "repeated-tag", _train_differs(tags_as_written=("train", "train")),
+     fail="lists tag(s) train more than once")
+case("HUB103", "same", module(), passes="same 2 signature(s)")
+case("HUB103", "one-tag-set", module(tag_sets=((),)), passes="only one tag set")
+case("HUB103", "train-input-differs",
+     _train_differs(signatures=image_signatures(inputs=(images(shape=(None, None, None, 3)),))),
+     fail="input images is float32 [?, ?, ?, 3], expected float32 [?, 32, 32, 3]")
+case("HUB103", "train-signature-missing", _train_differs(signatures=image_signatures(("default",))),
+     fail="image_feature_vector missing")
+case("HUB103", "train-attachment-differs", _train_differs(attachments=(image_module_info(64, 64),)),
+     fail="image_module_info 64x64")
+case("HUB104", "allowed", module(), passes="hub_module_attachments")
+case("HUB104", "global-step", module(collections=(collection("global_step", "node_list", ("global_step",)),)),
+     fail="global_step")
+case("HUB104", "option-allows-it", module(collections=(collection("global_step", "node_list", ("global_step",)),)),
+     options={"allowed": ["global_step"]}, passes=True)
+case("HUB104", "attachments-not-bytes", module(collections=(collection("hub_module_attachments", "node_list"),)),
+     fail="expects a bytes_list")
+case("HUB104", "attachment-unreadable",
+     module(attachments=(image_module_info(), attachment("extra", problem="truncated message"))),
+     fail="(extra) is unreadable: truncated message")
+case("HUB105", "matches", module(), passes="match variables/variables.index")
+case("HUB105", "no-variables", module(variables=(), checkpoint=(), has_variables=False),
+     passes="has no variables")
+case("HUB105", "not-global", module(variables=(variable(in_collection=False),)),
+     fail="not in the GLOBAL_VARIABLES collection")
+case("HUB105", "no-index", module(has_variables=False, checkpoint=()), fail="variables.index is missing")
+case("HUB105", "unreadable-index", module(checkpoint_problem="no table magic number", checkpoint=()),
+     fail="cannot be read: no table magic number")
+case("HUB105", "not-in-checkpoint", module(checkpoint=(checkpoint_entry("other"),)),
+     fail="TinyNet/conv1/weights is not in the checkpoint")
+case("HUB105", "shape-differs", module(checkpoint=(checkpoint_entry(shape=(3, 3, 3, 8)),)),
+     fail="[3, 3, 3, 16] in the graph but [3, 3, 3, 8] in the checkpoint")
+case("HUB105", "dtype-differs", module(checkpoint=(checkpoint_entry(dtype="float64"),)),
+     fail="float32 in the graph but float64")
+_MISSING_OUTPUT = image_signatures(outputs=(default_output(name="TinyNet/missing:0"),))
+case("HUB106", "all-present", module(), passes="all 4 signature tensor(s)")
+case("HUB106", "missing", module(signatures=_MISSING_OUTPUT), fail="in no graph of the module")
+case("HUB106", "only-in-train",
+     with_meta_graph(_train_differs(graph=graph(extra=(node("TinyNet/missing", "Identity", "TinyNet/pool"),))),
+                     0, signatures=_MISSING_OUTPUT),
+     fail="only in the graph of {train}", passes="{train}: all 4")
+case("HUB107", "well-formed", module(), passes="every Const value")
+case("HUB107", "bad-const", module(graph=graph(extra=(node("c", "Const", problem="shape [2] holds 3 values"),))),
+     fail="c (Const): shape [2] holds 3 values")
+# --- SIG2xx -----------------------------------------------------------------
+case("SIG201", "present", module(), passes="'default' exists")
+case("SIG201", "missing", module(signatures=image_signatures(("image_feature_vector",))),
+     fail="no signature named 'default'")
+case("SIG202", "named", module(), passes="image_feature_vector")
+case("SIG202", "only-default", module(signatures=image_signatures(("default",))), fail="no signature names the task")
+case("SIG203", "same", module(), passes="same inputs and outputs as image_feature_vector")
+case("SIG203", "other-interface",
+     module(signatures=(signature("default", outputs=(default_output(shape=(None, 8)),)),
+                        signature("image_feature_vector"))),
+     fail="matches none of the named image signatures")
+case("SIG203", "other-tensor",
+     module(signatures=(signature("default", outputs=(default_output(name="default_scaled:0"),)),
+                        signature("image_feature_vector")),
+            graph=graph(extra=(node("default_scaled", "Mul", "TinyNet/pool", "TinyNet/pool"),))),
+     fail="default_scaled:0")
+case("SIG203", "no-default", module(signatures=image_signatures(("image_feature_vector",))), skip="SIG201")
+# --- IMG3xx -----------------------------------------------------------------
+case("IMG301", "images", module(), passes="named 'images'")
+case("IMG301", "wrong-name", module(signatures=image_signatures(inputs=(images(key="image"),))),
+     fail="no input named 'images'")
+case("IMG301", "extra-input",
+     module(signatures=image_signatures(inputs=(images(), tensor("is_training", "bool", ())))),
+     fail="expected exactly one input")
+case("IMG302", "float32", module(), passes="float32")
+case("IMG302", "uint8", module(signatures=image_signatures(inputs=(images(dtype="uint8"),))),
+     fail="'images' is uint8")
+case("IMG302", "sparse", module(signatures=image_signatures(inputs=(images(encoding="sparse", name=None),))),
+     fail="sparse tensor")
+case("IMG302", "as-warning", module(signatures=image_signatures(inputs=(images(dtype="uint8"),))),
+     severity="warning", warn="uint8")
+case("IMG303", "nhwc", module(), passes="NHWC with 3 channels")
+case("IMG303", "nchw", module(signatures=image_signatures(inputs=(images(shape=(None, 3, 32, 32)),))),
+     fail="NCHW")
+case("IMG303", "channels-unknown", module(signatures=image_signatures(inputs=(images(shape=(None, 32, 32, None)),))),
+     fail="unknown channels")
+case("IMG303", "rank-3", module(signatures=image_signatures(inputs=(images(shape=(32, 32, 3)),))),
+     fail="rank 3")
+case("IMG303", "unknown-rank", module(signatures=image_signatures(inputs=(images(shape=None),))),
+     fail="unknown rank")
+case("IMG304", "any-batch", module(), passes="any batch size")
+case("IMG304", "fixed-batch", module(signatures=image_signatures(inputs=(images(shape=(1, 32, 32, 3)),))),
+     fail="fixed batch size of 1")
+case("IMG304", "unknown-rank", module(signatures=image_signatures(inputs=(images(shape=None),))), skip="IMG303")
+case("IMG305", "fixed", module(), passes="32x32")
+case("IMG305", "any-size", module(signatures=image_signatures(inputs=(images(shape=(None, None, None, 3)),))),
+     fail="height and width are not fixed")
+case("IMG306", "from-info", module(), passes="from the attached ImageModuleInfo")
+case("IMG306", "from-shape", module(attachments=()), passes="from the input shape")
+case("IMG306", "info-disagrees", module(attachments=(image_module_info(64, 64),)), fail="says 64x64")
+case("IMG306", "no-size", module(attachments=(), signatures=image_signatures(inputs=(images(shape=(None, None, None, 3)),))),
+     fail="would raise ValueError")
+case("IMG306", "broken-info", module(attachments=(attachment("image_module_info", problem="truncated"),)),
+     fail="attachment is broken: truncated")
+_DIV255 = (node("preprocess/truediv/y", "Const", values=(255.0,)),
+           node("preprocess/truediv", "RealDiv", "images", "preprocess/truediv/y"))
+_MEANS = (node("preprocess/means", "Const", values=(123.68, 116.78, 103.94)),
+          node("preprocess/sub", "Sub", "images", "preprocess/means"))
+case("IMG307", "unit-range", module(), passes="no [0, 255] preprocessing")
+case("IMG307", "div255", module(graph=graph(extra=_DIV255)), warn="divides the input by 255")
+case("IMG307", "means", module(graph=graph(extra=_MEANS)), warn="subtracts [123.68, 116.78, 103.94]")
+case("IMG307", "beyond-depth", module(graph=graph(extra=(node("preprocess/id", "Identity", "images"),
+                                                          node("preprocess/truediv/y", "Const", values=(255.0,)),
+                                                          node("preprocess/truediv", "RealDiv", "preprocess/id",
+                                                               "preprocess/truediv/y")))),
+     options={"depth": 1}, passes=True)
+case("IMG307", "uint8-input", module(signatures=image_signatures(inputs=(images(dtype="uint8"),))), skip="IMG302")
+# --- OUT4xx -----------------------------------------------------------------
+case("OUT401", "default", module(), passes="contain 'default'")
+case("OUT401", "missing", module(signatures=image_signatures(outputs=(default_output(key="TinyNet/features"),))),
+     fail="no output named 'default'")
+case("OUT402", "float32", module(), passes="float32")
+case("OUT402", "float64", module(signatures=image_signatures(outputs=(default_output(dtype="float64"),))),
+     fail="float64")
+case("OUT402", "no-default", module(signatures=image_signatures(outputs=(default_output(key="x/y"),))),
+     skip="OUT401")
+case("OUT403", "rank-2", module(), passes="[?, 16]")
+case("OUT403", "rank-4", module(signatures=image_signatures(outputs=(default_output(shape=(None, 4, 4, 16)),))),
+     fail="rank 4")
+case("OUT403", "fixed-batch", module(signatures=image_signatures(outputs=(default_output(shape=(1, 16)),))),
+     fail="fixed batch size 1")
+case("OUT403", "unknown-rank", module(signatures=image_signatures(outputs=(default_output(shape=None),))),
+     fail="unknown rank")
+case("OUT404", "known", module(), passes="N = 16")
+case("OUT404", "unknown", module(signatures=image_signatures(outputs=(default_output(shape=(None, None)),))),
+     fail="N is unknown")
+case("OUT404", "zero", module(signatures=image_signatures(outputs=(default_output(shape=(None, 0)),))),
+     fail="N must be > 0")
+_DROPOUT = (node("TinyNet/dropout/shape", "Const", values=(2,)),
+            node("TinyNet/dropout/random_uniform", "RandomUniform", "TinyNet/dropout/shape"),
+            node("TinyNet/dropout/rate", "Const", values=(0.5,)),
+            node("TinyNet/dropout/GreaterEqual", "GreaterEqual", "TinyNet/dropout/random_uniform",
+                 "TinyNet/dropout/rate"),
+            node("TinyNet/dropout/zeros", "Const", values=(0.0,)),
+            node("TinyNet/dropout/SelectV2", "SelectV2", "TinyNet/dropout/GreaterEqual", "TinyNet/pool",
+                 "TinyNet/dropout/zeros"))
+_DROPPED = image_signatures(outputs=(default_output(name="TinyNet/dropout/SelectV2:0"),))
+case("OUT405", "none", module(), passes="no dropout between 'default' and TinyNet/pool (Mean)")
+case("OUT405", "train-output-dropout", _train_differs(graph=graph(extra=_DROPOUT), signatures=_DROPPED),
+     passes="{}: no dropout", fail="{train}: dropout between 'default' and the last computation")
+case("OUT405", "scope-only", module(graph=graph(extra=_DROPOUT), signatures=_DROPPED),
+     options={"random_ops": []}, fail="ops in a dropout scope")
+case("OUT405", "inner-dropout", module(graph=_nodes_with(
+    *_DROPOUT[:-1], node("TinyNet/dropout/SelectV2", "SelectV2", "TinyNet/dropout/GreaterEqual",
+                         "TinyNet/conv1/Relu", "TinyNet/dropout/zeros"),
+    replace=(node("TinyNet/pool", "Mean", "TinyNet/dropout/SelectV2", "TinyNet/pool/reduction_indices"),))),
+     passes="no dropout")
+case("OUT406", "no-extras", module(), passes="no extra outputs")
+case("OUT406", "prefixed", module(signatures=image_signatures(outputs=(
+    default_output(), tensor("TinyNet/conv1", shape=(None, 16, 16, 16), name="TinyNet/conv1/Relu:0")))),
+    passes="TinyNet/conv1")
+case("OUT406", "unprefixed", module(signatures=image_signatures(outputs=(
+    default_output(), tensor("conv1", shape=(None, 16, 16, 16), name="TinyNet/conv1/Relu:0")))),
+    fail="lack an architecture prefix")
+case("OUT406", "unknown-scope", module(signatures=image_signatures(outputs=(
+    default_output(), tensor("ResNet/conv1", shape=(None, 16, 16, 16), name="TinyNet/conv1/Relu:0")))),
+    fail="not a top-level name scope")
+# --- SEC6xx -----------------------------------------------------------------
+_WRITE = (node("write/filename", "Const"), node("write/contents", "Const"),
+          node("write", "WriteFile", "write/filename", "write/contents"))
+_WRITING = _nodes_with(*_WRITE, replace=(
+    node("TinyNet/pool", "Mean", "TinyNet/conv1/Relu", "TinyNet/pool/reduction_indices", "^write"),))
+case("SEC601", "allowlisted", module(), passes="allowlisted ops")
+case("SEC601", "write-file", module(graph=_WRITING), fail="WriteFile")
+case("SEC601", "write-file-allowed", module(graph=_WRITING), options={"extra_allowed_ops": ["WriteFile"]},
+     passes=True)
+case("SEC601", "missing-root", module(signatures=_MISSING_OUTPUT), fail="the graph is malformed")
+case("SEC601", "init-op", module(graph=graph(extra=_WRITE), collections=(
+    collection("variables"), collection("table_initializer", "node_list", ("write",)))), fail="init op")
+_RESTORE = (node("save/Const", "Const"), node("save/other", "Const"),
+            node("save/names", "Const"), node("save/slices", "Const"),
+            node("save/RestoreV2", "RestoreV2", "save/other", "save/names", "save/slices"),
+            node("save/restore_all", "NoOp", "^save/RestoreV2"))
+_SAVER = {"has_saver_def": True, "restore_op": "save/restore_all", "saver_filename": "save/Const:0"}
+case("SEC601", "restore-own-checkpoint",
+     module(graph=graph(extra=_RESTORE[:4] + (
+         node("save/RestoreV2", "RestoreV2", "save/Const", "save/names", "save/slices"), _RESTORE[5])), **_SAVER),
+     passes=True)
+case("SEC601", "restore-other-prefix", module(graph=graph(extra=_RESTORE), **_SAVER),
+     fail="not a plain restore")
+
+
+@pytest.mark.parametrize("code, facts, expected, evaluate_kw", CASES)
+def test_rule_on_built_facts(code, facts, expected, evaluate_kw):
+    assert_results(code, facts, **expected, **evaluate_kw)
+
+
+def test_the_conformant_module_passes_every_static_rule():
+    for rule in STATIC:
+        assert_passes(rule.code)
+
+
+def test_the_harness_can_fail():
+    """assert_results must reject a status or a text that the results do not have."""
+    with pytest.raises(AssertionError, match="expected"):
+        assert_results("IMG302", module(), fail=True)
+    with pytest.raises(AssertionError, match="mentions"):
+        assert_results("IMG302", module(), passes="uint8")
+    with pytest.raises(AssertionError, match="say which"):
+        assert_results("IMG302", module())
+
+
+def test_every_static_rule_has_passing_and_failing_cases():
+    """A new static rule (or the static half of a rule with a runtime half) needs cases here."""
+    covered: dict = {}
+    for param in CASES:
+        code, _, expected, kw = param.values
+        covered.setdefault(code, set()).update(expected)
+    missing = [r.code for r in STATIC
+               if not {"passes", "fail" if r.severity == "error" else "warn"} <= covered.get(r.code, set())]
+    assert not missing, f"static rules without in-process cases: {', '.join(missing)}"
+
+
+def test_runtime_rules_plug_in_with_observations():
+    """Runtime rules are judged on observations: their cases pass ``observations=`` to
+    assert_results (builders live beside the fact builders once they exist)."""
+    import sigcheck.testing
+
+    runtime = [r.code for r in RULES if r.stage == "runtime"]
+    if not hasattr(sigcheck.testing, "observations"):
+        pytest.skip(f"no observation builders yet: {', '.join(runtime)} are tested on real modules only")
+    covered = {param.values[0] for param in CASES}
+    assert not [c for c in runtime if c not in covered]
