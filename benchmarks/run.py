@@ -510,7 +510,7 @@ def report(results: list, found: list, modules: dict, host: list, runs: int, war
 
 def _kept_sections(path: str) -> str:
     """Sections other benchmarks wrote between their markers (benchmarks/registry.py,
-    benchmarks/static.py, benchmarks/select.py): kept as they are when this script rewrites the rest."""
+    benchmarks/static.py, benchmarks/probes_select.py): kept as they are when this script rewrites the rest."""
     try:
         with open(path, encoding="utf-8") as f:
             existing = f.read()

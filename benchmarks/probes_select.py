@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark what declared probes save: ``--select RUN501`` vs every rule.
 
-    python benchmarks/select.py [--runs 5] [--quick]
+    python benchmarks/probes_select.py [--runs 5] [--quick]
 
 Runtime rules declare the probes they need (``@check("RUN501", needs=(SIZES,))``)
 and the runtime stage runs only the union for the selected rules (issue 11).
@@ -47,7 +47,7 @@ def section(result, runs: int, warmup: int) -> str:
     host = dict(line[2:].split(": ", 1) for line in bench.machine() if line.startswith("- ") and ": " in line)
     return "\n".join([
         BEGIN,
-        "## Declared probes: `--select RUN501` vs all rules (`benchmarks/select.py`)",
+        "## Declared probes: `--select RUN501` vs all rules (`benchmarks/probes_select.py`)",
         "",
         f"Full check (static and runtime) of {bench.SMALL}; median of {runs} interleaved run(s) after "
         f"{warmup} warm-up round(s), min-max in brackets. The machine was shared with other jobs "
