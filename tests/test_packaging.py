@@ -79,3 +79,12 @@ def test_wheel_installs_lean_into_a_fresh_venv_and_checks_statically(tmp_path, m
                             "'tensorflow' in sys.modules)"],
         capture_output=True, text=True, env=env, cwd=tmp_path)
     assert contents.stdout.split() == [str(len(load_rules())), "True", "False"], contents.stderr
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """pyproject lists packages by hand (rules/ and fixtures/ are mapped in), so a new subpackage must be added."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "sigcheck").rglob("__init__.py")}
+    assert found <= listed, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
