@@ -44,7 +44,7 @@ def section(result, runs: int, warmup: int) -> str:
                 f"| {result.median(which, 'cpu'):.2f} "
                 f"| {bench._spread([s.tree_rss for s in getattr(result, which + '_samples')], bench.MIB, 0)} |")
 
-    host = dict(line[2:].split(": ", 1) for line in bench.machine() if line.startswith("- ") and ": " in line)
+    host = dict(bench.machine())
     return "\n".join([
         BEGIN,
         "## Declared probes: `--select RUN501` vs all rules (`benchmarks/probes_select.py`)",
