@@ -13,15 +13,16 @@ from dataclasses import replace
 from typing import Optional
 
 from .config import Config, _validate, parse_tag_set
-from .engine import evaluate, select_rules
+from .engine import effective_options, evaluate, select_rules
 from .errors import ConfigError, SigcheckError, UsageError
-from .facts.image import image_signature_names
+from .facts.image import is_image_module
 from .facts.model import ModuleFacts, format_tags
 from .facts.reader import read_module
 from .facts.summary import summarize
 from .resolve import resolve
 from .results import ErrorInfo, Report
 from .rules import load_rules
+from .runtime.settings import RuntimeSettings, WorkerLimits
 from .runtime.stage import runtime_stage
 
 # Keyword options: the [tool.sigcheck] keys in Python spelling, plus tags (the CLI's --tags).
@@ -95,23 +96,46 @@ def require_tensorflow(config: Config, *, hint: str = "--static") -> None:
 def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, worker, progress) -> Report:
     checked = _only_tags(facts, config.tags)
     rules = select_rules(load_rules(), config.select, config.ignore)
-    outcome = runtime_stage(checked, directory, rules, config, worker, progress)
+    outcome = runtime_stage(checked, directory, runtime_settings(rules, config), worker, progress)
     common = {"severities": config.severities, "options": config.options}
     # Module-level rules (format, uniqueness of tag sets) always see every tag set.
     results = evaluate(facts, [r for r in rules if r.scope == "module"], **common) + evaluate(
         checked, [r for r in rules if r.scope != "module"],
         observations=outcome.observations, runtime_skip_reason=outcome.skip_reason,
         runtime_error=outcome.error, **common)
-    image_module = bool(checked.meta_graphs) and bool(image_signature_names(checked.primary))
-    summary = summarize(facts, directory)
+    summary = summarize(facts, directory, judged=checked)
     if outcome.sandbox:
         summary["sandbox"] = outcome.sandbox  # only when the module ran: what confined it
     return Report(
         module=handle,
         results=results,
         facts=summary,
-        image_module=image_module,
+        image_module=is_image_module(checked),
         fail_on=config.fail_on,
+    )
+
+
+def runtime_settings(rules, config: Config) -> RuntimeSettings:
+    """What the runtime stage needs to know about the selected ``rules`` and ``config``, as plain values:
+    whether to run, which probes (the union of the rules' ``needs``), the safety gate's allowlist
+    (SEC601's options, whether or not SEC601 is selected) and the bounds from rule options."""
+    by_code = {r.code: r for r in load_rules()}
+
+    def option(code, name):
+        return effective_options(by_code[code], config.options)[name]
+
+    runtime = [r for r in rules if r.uses_runtime]
+    return RuntimeSettings(
+        runs=bool(runtime),
+        static=config.static,
+        needs=tuple(dict.fromkeys(n for r in runtime for n in r.needs)),
+        allowed_ops=effective_options(by_code["SEC601"], config.options),
+        allow_unsafe_ops=config.allow_unsafe_ops,
+        batch_sizes=tuple(config.batch_sizes),
+        dropout_runs=int(option("OUT405", "dynamic_runs")),
+        max_batch_bytes=int(float(option("RUN501", "max_batch_gib")) * 2**30),
+        timeout=config.timeout,
+        limits=config.worker_limits(1) if runtime and not config.static else WorkerLimits(),
     )
 
 

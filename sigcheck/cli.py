@@ -332,12 +332,11 @@ def _check_one(handle: str, config: Config):
     if config.static:
         return check(handle, config)
     from .resolve import local_directory
-    from .runtime.runner import Worker
+    from .runtime.runner import sandboxed_worker
     from .runtime.stage import Progress
 
     roots = [d for d in (local_directory(handle),) if d]
-    with Worker(read_roots=roots, memory_limit=config.worker_memory(1), require_sandbox=config.require_sandbox) \
-            as worker:
+    with sandboxed_worker(config.worker_limits(1), read_roots=roots) as worker:
         if roots:  # an archive's directory exists only once extracted: its worker starts then
             worker.start()  # TensorFlow imports in the worker while the module is read here
         if not config.progress:

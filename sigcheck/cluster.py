@@ -89,7 +89,8 @@ class SigcheckPlugin(_WorkerPluginBase):
         self._all: list = []
 
     def setup(self, worker) -> None:
-        from .runtime.runner import Worker
+        from .runtime.runner import sandboxed_worker
+        from .runtime.settings import WorkerLimits
 
         self._idle = queue.Queue()
         from .config import default_max_memory
@@ -99,8 +100,7 @@ class SigcheckPlugin(_WorkerPluginBase):
         memory = self.memory_limit or default_max_memory() // count
         roots = [root for root in self.read_roots if os.path.isdir(root)]
         for _ in range(count):
-            runtime = Worker(threads=threads, read_roots=roots, memory_limit=memory,
-                             require_sandbox=self.require_sandbox)
+            runtime = sandboxed_worker(WorkerLimits(memory, self.require_sandbox), threads=threads, read_roots=roots)
             if self.start_tensorflow and roots:
                 runtime.start()  # TensorFlow imports now, once, while the first task travels
             self._all.append(runtime)

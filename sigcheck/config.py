@@ -90,6 +90,12 @@ class Config:
         """The memory bound of each of ``jobs`` workers: the run's share."""
         return (self.max_memory or default_max_memory()) // max(1, jobs)
 
+    def worker_limits(self, jobs: int = 1):
+        """What bounds each of ``jobs`` runtime workers (for runtime.runner.sandboxed_worker)."""
+        from .runtime.settings import WorkerLimits
+
+        return WorkerLimits(self.worker_memory(jobs), self.require_sandbox)
+
     def for_module(self, handle: str) -> "Config":
         """This config with the ``[tool.sigcheck.per-module."GLOB"]`` tables whose glob matches
         ``handle`` applied: their ignores added, their severities and options over the run's."""

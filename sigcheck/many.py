@@ -18,7 +18,7 @@ from .config import MIN_MEMORY, Config, default_max_memory
 from .errors import UsageError
 from .resolve import is_archive, is_url, local_directory
 from .results import ErrorInfo, Report
-from .runtime.runner import Worker
+from .runtime.runner import Worker, sandboxed_worker
 
 
 def default_jobs() -> int:
@@ -48,8 +48,7 @@ def check_many(handles, config: Config, *, jobs: int = 0, progress=None, on_repo
     reports = [None] * len(handles)
     threads = default_jobs() // jobs if jobs > 1 else 0  # share the cores between the workers
     roots = [d for d in map(local_directory, handles) if d]  # sandboxes grant every module of the run up front
-    workers = [Worker(threads=threads, read_roots=roots, memory_limit=config.worker_memory(jobs),
-                      require_sandbox=config.require_sandbox) for _ in range(jobs)]
+    workers = [sandboxed_worker(config.worker_limits(jobs), threads=threads, read_roots=roots) for _ in range(jobs)]
 
     # One "finished" event per job: after a KeyboardInterrupt has cut into Thread.join,
     # CPython may report the thread as not alive while it still runs (and join returns

@@ -531,7 +531,7 @@ def _runtime_workers(config: pytest.Config) -> list:
     workers = config.stash.get(_WORKERS, None)
     if workers is None:
         from .resolve import local_directory
-        from .runtime.runner import Worker
+        from .runtime.runner import sandboxed_worker
 
         jobs = _jobs(config)
         threads = len(os.sched_getaffinity(0)) // jobs if jobs > 1 else 0  # share the cores between them
@@ -540,8 +540,8 @@ def _runtime_workers(config: pytest.Config) -> list:
         # The sandboxes grant every module of the session up front (a sandbox cannot be widened).
         roots = [d for d in (local_directory(m.handle) for m in (plan.modules if plan else ())) if d]
         workers = config.stash[_WORKERS] = [
-            Worker(threads=threads, read_roots=roots, memory_limit=sigcheck_config.worker_memory(jobs),
-                   require_sandbox=sigcheck_config.require_sandbox) for _ in range(jobs)]
+            sandboxed_worker(sigcheck_config.worker_limits(jobs), threads=threads, read_roots=roots)
+            for _ in range(jobs)]
     return workers
 
 

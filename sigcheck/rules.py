@@ -55,6 +55,7 @@ class Rule:
     source: str  # the toml file it came from
     check: Callable = None
     runtime_half: bool = False  # a static rule that also judges runtime observations when the module ran
+    needs: tuple = ()  # probes (sigcheck.probes) its check reads, declared by @check(..., needs=)
 
     @property
     def uses_runtime(self) -> bool:
@@ -75,9 +76,10 @@ class RuleDefinitionError(Exception):
 @lru_cache(maxsize=None)
 def load_rules() -> tuple:
     """All rules, sorted by code, each bound to its check function."""
-    from .checks import registered_checks
+    from .checks import registered_checks, registered_needs
 
     checks = registered_checks()
+    needs = registered_needs()
     try:
         directory = rules_dir()
     except FileNotFoundError as exc:
@@ -92,7 +94,9 @@ def load_rules() -> tuple:
                 raise RuleDefinitionError(f"{filename}: {rule.code} is declared twice")
             if rule.code not in checks:
                 raise RuleDefinitionError(f"{filename}: {rule.code} has no @check function in sigcheck/checks")
-            rules[rule.code] = Rule(**{**rule.__dict__, "check": checks[rule.code]})
+            if needs[rule.code] and not rule.uses_runtime:
+                raise RuleDefinitionError(f"{filename}: {rule.code} is static but its check needs probes")
+            rules[rule.code] = Rule(**{**rule.__dict__, "check": checks[rule.code], "needs": needs[rule.code]})
     orphans = sorted(set(checks) - set(rules))
     if orphans:
         raise RuleDefinitionError(f"checks without a rules/*.toml entry: {', '.join(orphans)}")

@@ -175,3 +175,16 @@ def _passes(caller, function: str, position: int, expected: str) -> bool:
 def _tensor(name: str) -> str:
     """``x`` and ``x:0`` name the same tensor."""
     return name if ":" in name or not name else f"{name}:0"
+
+
+def unsafe_to_run(facts, options) -> list:
+    """What would execute outside the allowlist in any meta graph, one line each (sorted)."""
+    from ..facts.model import format_tags
+
+    return sorted({f"{f.what} in {format_tags(m.tags)}" for m in facts.meta_graphs for f in unsafe_ops(m, options)})
+
+
+def refusal_to_run(unsafe: list) -> str:
+    """The runtime stage's skip reason when the gate refuses to run the module."""
+    return (f"not run: the graph would execute ops outside SEC601's allowlist ({', '.join(unsafe[:3])}); "
+            "pass --allow-unsafe-ops to run it anyway")

@@ -3,6 +3,10 @@
 A check is ``fn(ctx, options) -> iterable of Finding``.  It says whether the
 module passes, violates or cannot be judged; the engine stamps name,
 severity, spec and the final status (fail or warn) from the rule's entry.
+
+A runtime check (stage ``runtime`` or ``runtime_half``) declares the probes it
+reads, ``@check("RUN504", needs=(REPEAT,))`` with constants from
+``sigcheck.probes``; the runtime stage runs the union for the selected rules.
 """
 
 from __future__ import annotations
@@ -12,16 +16,22 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from ..probes import validate_needs
+
 _REGISTRY: dict = {}
+_NEEDS: dict = {}
 
 
-def check(code: str) -> Callable:
-    """Bind the decorated function to the rule ``code`` declared in rules/*.toml."""
+def check(code: str, needs=()) -> Callable:
+    """Bind the decorated function to the rule ``code`` declared in rules/*.toml;
+    ``needs``: the probes (``sigcheck.probes``) its observations come from."""
+    needs = validate_needs(code, needs)
 
     def bind(fn: Callable) -> Callable:
         if code in _REGISTRY and _REGISTRY[code] is not fn:
             raise RuntimeError(f"two checks for {code}")
         _REGISTRY[code] = fn
+        _NEEDS[code] = needs
         return fn
 
     return bind
@@ -32,6 +42,11 @@ def registered_checks() -> dict:
         if not info.name.startswith("_"):
             importlib.import_module(f"{__name__}.{info.name}")
     return dict(_REGISTRY)
+
+
+def registered_needs() -> dict:
+    """code -> the probes its check declared (after registered_checks())."""
+    return dict(_NEEDS)
 
 
 @dataclass(frozen=True)

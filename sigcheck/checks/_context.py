@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Optional
 
-from ..facts.image import image_signature_names
+from ..facts.image import module_image_signatures
 from ..facts.model import MetaGraphFacts, ModuleFacts, SignatureFacts
 from . import location
 
@@ -25,7 +25,7 @@ class Context:
     @cached_property
     def image_signatures(self) -> tuple:
         """Image signatures of the inference graph, the ones IMG/OUT rules judge."""
-        return tuple(self.primary.signature(n) for n in image_signature_names(self.primary))
+        return tuple(self.primary.signature(n) for n in module_image_signatures(self.facts))
 
     def image_signatures_in(self, meta: MetaGraphFacts) -> tuple:
         """The inference graph's image signatures that tag set ``meta`` has too."""

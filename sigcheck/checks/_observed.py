@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..facts.image import DEFAULT
-from ..runtime.batches import NAMES
-from ..runtime.plan import is_refusal
+from ..probes import is_refusal
 from . import could_not_check, skipped
 
 
@@ -29,6 +28,13 @@ class Observed:
         """The finding for a signature with no probes: an error if a resource bound
         kept it from running (a module must not dodge the runtime), else a skip."""
         return (could_not_check if self.refused else skipped)(self.reason, **where)
+
+    def label(self, index: int) -> str:
+        """What input ``index`` was, as the probes that fed it say."""
+        for probe in (self.probes or {}).values():
+            if index in probe.images:
+                return probe.label(index)
+        return str(index)
 
     def default_rows(self, probe_name: str, run: int = 0):
         """(image indices, values [B, N]) of a probe's run, or None."""
@@ -55,10 +61,6 @@ def observed(ctx, tags, signature_name: str) -> Observed:
     if probes is None:
         return Observed(None, None, "not run")
     return Observed(probes, obs.tensor(tags, signature_name, DEFAULT))
-
-
-def image_name(index: int) -> str:
-    return NAMES[index]
 
 
 def max_difference(a, b) -> float:

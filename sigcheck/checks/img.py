@@ -16,6 +16,7 @@ from __future__ import annotations
 from ..analysis.input_range import relative_spread, static_evidence
 from ..facts.image import IMAGES, expected_image_size, image_input
 from ..facts.model import format_shape, format_tags
+from ..probes import ALL, RANGE255
 from . import check, location, passed, skipped, violated
 from ._observed import observed
 
@@ -170,7 +171,7 @@ def dynamic_evidence(seen, options):
         return None, None
     import numpy as np
 
-    scaled, unit = seen.default_rows("range255"), seen.default_rows("all")
+    scaled, unit = seen.default_rows(RANGE255), seen.default_rows(ALL)
     if scaled is None or unit is None:
         return None, None
     position = {index: row for row, index in enumerate(unit[0])}
@@ -188,7 +189,7 @@ def dynamic_evidence(seen, options):
     return None, measured
 
 
-@check("IMG307")
+@check("IMG307", needs=(RANGE255, ALL))
 def input_range(ctx, options):
     for signature in ctx.image_signatures:
         tensor = image_input(signature)

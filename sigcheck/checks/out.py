@@ -22,6 +22,7 @@ from __future__ import annotations
 from ..analysis.dropout import dynamic_dropout, static_dropout
 from ..facts.image import DEFAULT
 from ..facts.model import format_shape, format_tags
+from ..probes import ALL, DROPOUT, REPEAT, SIZES
 from . import check, location, passed, skipped, violated
 from ._observed import each_default_observed, observed
 
@@ -121,7 +122,7 @@ def _dynamic(ctx, meta, names, options):
         return False, None
     import numpy as np
 
-    probe = "repeat" if meta is ctx.primary else "dropout"
+    probe = REPEAT if meta is ctx.primary else DROPOUT
     for name in names:
         seen = observed(ctx, meta.tags, name)
         if seen.probes is None or probe not in seen.probes:
@@ -133,7 +134,7 @@ def _dynamic(ctx, meta, names, options):
     return False, None
 
 
-@check("OUT405")
+@check("OUT405", needs=(REPEAT, DROPOUT))
 def no_output_dropout(ctx, options):
     for meta in ctx.facts.meta_graphs:
         present = [s.name for s in ctx.image_signatures_in(meta)]
@@ -166,7 +167,7 @@ def _is_classification(ctx, signature) -> bool:
     return signature.name == DEFAULT and named is not None and named.interface() == signature.interface()
 
 
-@check("OUT407")
+@check("OUT407", needs=(SIZES, ALL))
 def logits_not_probabilities(ctx, options):
     import numpy as np
 

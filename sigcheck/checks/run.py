@@ -11,10 +11,10 @@ deterministic function of each image alone.
 from __future__ import annotations
 
 from ..facts.model import format_shape, format_tags
+from ..probes import ALL, REPEAT, SIZES, kind_of
 from . import check, location, passed, skipped, violated
 from ._observed import (
     each_default_observed,
-    image_name,
     max_difference,
     observed,
     tolerance,
@@ -32,7 +32,7 @@ def _shape_problem(actual: tuple, declared, batch: int):
     return None
 
 
-@check("RUN501")
+@check("RUN501", needs=(SIZES,))
 def inference(ctx, options):
     for meta in ctx.facts.meta_graphs:
         run = ctx.observations.for_tags(meta.tags)
@@ -49,7 +49,7 @@ def inference(ctx, options):
             problems: dict = {}  # problem text -> batch sizes it was seen at
             sizes = []
             for name, probe in seen.probes.items():
-                if not name.startswith("size-"):
+                if kind_of(name) != SIZES:
                     continue
                 batch = len(probe.images)
                 sizes.append(batch)
@@ -75,7 +75,7 @@ def inference(ctx, options):
                              "with batch dimension B", **where)
 
 
-@check("RUN502")
+@check("RUN502", needs=(SIZES, ALL))
 def finite(ctx, options):
     for meta in ctx.facts.meta_graphs:
         for signature in ctx.image_signatures_in(meta):
@@ -116,18 +116,18 @@ def _nonfinite_images(probe, run, tensor) -> list:
     if values is None or values.ndim < 1:
         return []
     rows = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
-    return sorted({image_name(probe.images[i]) for i in np.flatnonzero(rows) if i < len(probe.images)})
+    return sorted({probe.labels[i] for i in np.flatnonzero(rows) if i < len(probe.labels)})
 
 
 def _repeat_difference(seen):
     """Max difference between the two runs of the repeat probe, or None."""
-    first, second = seen.default_rows("repeat", 0), seen.default_rows("repeat", 1)
+    first, second = seen.default_rows(REPEAT, 0), seen.default_rows(REPEAT, 1)
     if first is None or second is None:
         return None
     return max_difference(first[1], second[1]), first[1]
 
 
-@check("RUN504")
+@check("RUN504", needs=(REPEAT,))
 def deterministic(ctx, options):
     for signature, where, seen in each_default_observed(ctx):
         if seen.probes is None:
@@ -135,7 +135,7 @@ def deterministic(ctx, options):
             continue
         repeat = _repeat_difference(seen)
         if repeat is None:
-            error = seen.probes["repeat"].error if "repeat" in seen.probes else "not run"
+            error = seen.probes[REPEAT].error if REPEAT in seen.probes else "not run"
             yield skipped(f"the repeated batch did not run ({error}; see RUN501)", **where)
             continue
         difference, reference = repeat
@@ -147,7 +147,7 @@ def deterministic(ctx, options):
             yield passed(f"the same batch twice: max |diff| {difference:.3g} (tolerance {limit:.3g})", **where)
 
 
-@check("RUN503")
+@check("RUN503", needs=(SIZES, ALL, REPEAT))
 def batch_independence(ctx, options):
     for signature, where, seen in each_default_observed(ctx):
         if seen.probes is None:
@@ -161,7 +161,7 @@ def batch_independence(ctx, options):
         by_image: dict = {}
         for name, probe in seen.probes.items():
             rows = seen.default_rows(name)
-            if rows is None or probe.scale != 1.0 or name == "repeat":
+            if rows is None or probe.scale != 1.0 or name == REPEAT:
                 continue
             for position, index in enumerate(rows[0]):
                 by_image.setdefault(index, []).append((len(rows[0]), name, rows[1][position]))
@@ -178,7 +178,7 @@ def batch_independence(ctx, options):
                 if difference - limit > worst[0] - worst[1] or worst[2] is None:
                     worst = (difference, limit, (index, alone, other))
         difference, limit, (index, alone, other) = worst
-        text = (f"{image_name(index)} in a batch of {alone[0]} vs a batch of {other[0]}: "
+        text = (f"{seen.label(index)} in a batch of {alone[0]} vs a batch of {other[0]}: "
                 f"max |diff| {difference:.3g} (tolerance {limit:.3g})")
         if difference > limit:
             yield violated(f"'default' depends on the other images in the batch: {text}; "
@@ -187,7 +187,7 @@ def batch_independence(ctx, options):
             yield passed(f"{len(compared)} image(s) compared across batch sizes; worst: {text}", **where)
 
 
-@check("RUN505")
+@check("RUN505", needs=(ALL,))
 def input_sensitive(ctx, options):
     import numpy as np
 
@@ -195,7 +195,7 @@ def input_sensitive(ctx, options):
         if seen.probes is None:
             yield seen.unobserved(**where)
             continue
-        rows = seen.default_rows("all")
+        rows = seen.default_rows(ALL)
         if rows is None:
             yield skipped("the batch of all synthetic images did not run (see RUN501)", **where)
             continue

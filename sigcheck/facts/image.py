@@ -29,6 +29,23 @@ def image_signature_names(meta: MetaGraphFacts) -> tuple:
     return tuple(names)
 
 
+def module_image_signatures(facts) -> tuple:
+    """The image signatures of ``facts``'s inference graph: THE definition of which
+    signatures the image rules judge (and, non-empty, of an image module).
+
+    ``facts`` are the facts being judged, after --tags; the report, the engine's
+    scope and the checks all ask this, so they cannot disagree.  (Module kinds
+    beyond images -- text, other -- extend this function, keeping it the one place.)"""
+    if not facts.meta_graphs:
+        return ()
+    return image_signature_names(facts.primary)
+
+
+def is_image_module(facts) -> bool:
+    """Whether the image rules apply to ``facts`` (see module_image_signatures)."""
+    return bool(module_image_signatures(facts))
+
+
 def image_input(signature: SignatureFacts) -> Optional[TensorFacts]:
     """The input judged as the image: ``images``, else the only input."""
     found = signature.input(IMAGES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .image import expected_image_size, image_signature_names
+from .image import expected_image_size, module_image_signatures
 from .model import ModuleFacts
 from .protos import FORMAT_UNSPECIFIED, FORMAT_V3
 
@@ -18,8 +18,12 @@ def format_name(facts: ModuleFacts) -> str:
     return _FORMAT_NAMES.get(md.format, f"format {md.format}")
 
 
-def summarize(facts: ModuleFacts, directory: str) -> dict:
-    """Plain JSON-able facts: what the module is, before any judgement."""
+def summarize(facts: ModuleFacts, directory: str, judged: ModuleFacts = None) -> dict:
+    """Plain JSON-able facts: what the module is, before any judgement.
+
+    The image fields describe ``judged`` (the facts the rules judge, after --tags;
+    default ``facts``), so that they agree with the report's ``image_module``."""
+    judged = facts if judged is None else judged
     summary = {
         "directory": directory,
         "format": format_name(facts),
@@ -37,8 +41,8 @@ def summarize(facts: ModuleFacts, directory: str) -> dict:
     }
     if not facts.meta_graphs:
         return summary
-    primary = facts.primary
-    names = image_signature_names(primary)
+    primary = judged.primary if judged.meta_graphs else facts.primary
+    names = module_image_signatures(judged)
     summary["image_module"] = bool(names)
     summary["image_signatures"] = list(names)
     if names:

@@ -2,7 +2,10 @@
 
 Indexed the way checks ask: for a tag set and a signature, the probes of the
 group serving it, each probe's runs, and per run the shapes, finiteness and
-(for ``default`` outputs) the values.
+(for ``default`` outputs) the values.  Each probe carries the labels of its
+inputs, so checks name them without knowing how the runtime made them.
+These plain frozen objects are also what ``sigcheck.testing`` builds in-process
+for fast rule tests; a new input kind reuses them (labels say what was fed).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Optional
 
 import numpy as np
 
+from . import batches
 from .plan import Plan
 
 
@@ -28,10 +32,15 @@ class Run:
 @dataclass(frozen=True)
 class ProbeResult:
     name: str
-    images: tuple
+    images: tuple  # the inputs' indices, one per row of the batch
     scale: float
     runs: tuple  # of Run
     error: Optional[str] = None
+    labels: tuple = ()  # what each row's input was ("black", ...), for messages; aligned with images
+
+    def label(self, index: int) -> str:
+        """The label of input ``index`` (an entry of ``images``)."""
+        return self.labels[self.images.index(index)] if index in self.images else str(index)
 
 
 @dataclass(frozen=True)
@@ -108,4 +117,6 @@ def _probe(raw: dict, prefix: str, arrays: dict) -> ProbeResult:
             values=values,
             seconds=run.get("seconds", 0.0),
         ))
-    return ProbeResult(raw["name"], tuple(raw["images"]), raw["scale"], tuple(runs), raw.get("error"))
+    images = tuple(raw["images"])
+    return ProbeResult(raw["name"], images, raw["scale"], tuple(runs), raw.get("error"),
+                       labels=tuple(batches.NAMES[i] for i in images))

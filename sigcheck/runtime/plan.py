@@ -3,14 +3,12 @@
 Image signatures that feed the same input tensor at the same size form one
 *group*: one forward pass fetches the outputs of all of them, so a classifier's
 default, image_classification and image_feature_vector cost one pass, not three.
-Each group runs a handful of *probes* (image indices, scale, repetitions) that
-together serve every runtime rule:
-
-- ``size-B`` for each configured batch size B (exact batch; RUN501, RUN503);
-- ``all``: every synthetic image, reversed, i.e. a different batch (RUN503, RUN505, RUN502);
-- ``repeat``: two images run twice in the inference graph (RUN504, OUT405);
-- ``range255``: four images at [0, 255] instead of [0, 1] (IMG307);
-- ``dropout``: two images run several times in every other tag set (OUT405).
+Each group runs the *probes* the selected rules need (``needs``: names from the
+catalogue in ``sigcheck.probes``); ``IMAGE_PROBES`` says how each image probe is
+built (image indices, scale, repetitions).  A new image probe adds a row there
+and a ``ProbeKind`` in the catalogue; another input kind (text, TF2) gets its
+own table and planner beside this one.  No rule is named here: which rule reads
+which probe is declared on its check.
 """
 
 from __future__ import annotations
@@ -18,21 +16,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from ..facts.image import DEFAULT, image_input, image_signature_names, image_size_for_inference
-from ..facts.model import ModuleFacts, format_shape
+from ..analysis.feedable import why_unfeedable
+from ..facts.image import image_input, image_signature_names, image_size_for_inference
+from ..facts.model import ModuleFacts
+from ..probes import (ALL, CATALOGUE, DROPOUT, EVERY, INFERENCE, OTHERS, RANGE255, REFUSED, REPEAT, SIZES, ordered,
+                      size_probe)
 from . import batches
 
 REPEAT_IMAGES = (3, 2)  # smooth noise, uniform noise
 RANGE_IMAGES = (2, 3, 4, 6)  # uniform, smooth, gradient, checkerboard: never black
-FLOAT_DTYPES = ("float32", "float16", "float64", "bfloat16")
-INT_DTYPES = ("uint8", "int8", "int16", "int32", "int64", "uint16")
-REFUSED = "refused: "  # starts the reason of a signature not run for lack of resources
-
-
-def is_refusal(reason) -> bool:
-    """Whether ``reason`` says a signature was not run for a resource bound (could not check),
-    as opposed to a defect another rule reports (nothing to check)."""
-    return bool(reason) and reason.startswith(REFUSED)
 
 
 @dataclass(frozen=True)
@@ -103,35 +95,49 @@ class Plan:
         return sum(len(p.images) * p.runs for t in self.tag_sets for g in t.groups for p in g.probes)
 
 
-def make_plan(facts: ModuleFacts, directory: str, *, batch_sizes, dropout_runs: int, max_batch_bytes: int) -> Plan:
-    """Probes for every tag set, the inference graph first.
+def make_plan(facts: ModuleFacts, directory: str, *, batch_sizes, dropout_runs: int, max_batch_bytes: int,
+              needs=tuple(CATALOGUE)) -> Plan:
+    """The ``needs`` probes for every tag set, the inference graph first.
 
     Only meta graphs TensorFlow's loader can load are planned: one shadowed by an
-    earlier one with the same tag set (HUB102) would be loaded as that earlier one,
+    earlier one with the same tag set would be loaded as that earlier one,
     its probes run on the wrong graph and its observations filed under the same tags."""
     primary = facts.primary
     names = image_signature_names(primary)
     loadable = [m for m in facts.meta_graphs if facts.loaded_for(m.tags) is m]
-    ordered = [primary] + [m for m in loadable if m is not primary]
+    ordered_metas = [primary] + [m for m in loadable if m is not primary]
+    settings = {"batch_sizes": tuple(batch_sizes), "dropout_runs": dropout_runs}
     tag_sets = []
-    for meta in ordered:
+    for meta in ordered_metas:
         present = [n for n in names if meta.signature(n) is not None]
-        probes = _probes(batch_sizes, inference=meta is primary, dropout_runs=dropout_runs)
+        probes = image_probes(needs, inference=meta is primary, **settings)
         tag_sets.append(_tag_set_plan(meta, present, probes, max_batch_bytes))
     return Plan(directory, tuple(tag_sets))
 
 
-def _probes(batch_sizes, *, inference: bool, dropout_runs: int) -> tuple:
+def _sizes(batch_sizes, dropout_runs):
     count = len(batches.NAMES)
-    probes = [Probe(f"size-{b}", tuple(i % count for i in range(b)), exact=True) for b in batch_sizes]
-    if inference:
-        probes += [
-            Probe("all", tuple(reversed(range(count)))),
-            Probe("repeat", REPEAT_IMAGES, runs=2),
-            Probe("range255", RANGE_IMAGES, scale=255.0),
-        ]
-    else:
-        probes.append(Probe("dropout", REPEAT_IMAGES, runs=dropout_runs))
+    return [Probe(size_probe(b), tuple(i % count for i in range(b)), exact=True) for b in batch_sizes]
+
+
+# name -> (batch_sizes, dropout_runs) -> [Probe]: how each image probe of the catalogue is built.
+IMAGE_PROBES = {
+    SIZES: _sizes,
+    ALL: lambda batch_sizes, dropout_runs: [Probe(ALL, tuple(reversed(range(len(batches.NAMES)))))],
+    REPEAT: lambda batch_sizes, dropout_runs: [Probe(REPEAT, REPEAT_IMAGES, runs=2)],
+    RANGE255: lambda batch_sizes, dropout_runs: [Probe(RANGE255, RANGE_IMAGES, scale=255.0)],
+    DROPOUT: lambda batch_sizes, dropout_runs: [Probe(DROPOUT, REPEAT_IMAGES, runs=dropout_runs)],
+}
+
+
+def image_probes(needs, *, inference: bool, batch_sizes, dropout_runs: int) -> tuple:
+    """The probes of ``needs`` that run in the inference graph (``inference``) or in another tag set."""
+    here = (EVERY, INFERENCE) if inference else (EVERY, OTHERS)
+    probes = []
+    for name in ordered(needs):
+        kind = CATALOGUE[name]
+        if kind.input_kind == "image" and kind.tag_sets in here:
+            probes += IMAGE_PROBES[name](batch_sizes, dropout_runs)
     return tuple(probes)
 
 
@@ -142,8 +148,8 @@ def _tag_set_plan(meta, signature_names, probes, max_batch_bytes) -> TagSetPlan:
         signature = meta.signature(name)
         tensor = image_input(signature)
         size = image_size_for_inference(meta, signature)
-        reason = _why_unrunnable(signature, tensor, size) or _absent_tensor(meta, signature)
-        if reason is None:
+        reason = why_unfeedable(meta, signature, tensor, size)
+        if reason is None and probes:
             largest = max(len(p.images) for p in probes)
             needed = batches.batch_bytes(largest, size.height, size.width)
             if needed > max_batch_bytes:
@@ -152,6 +158,8 @@ def _tag_set_plan(meta, signature_names, probes, max_batch_bytes) -> TagSetPlan:
         if reason:
             unrunnable.append((name, reason))
             continue
+        if not probes:
+            continue  # the selected rules only need the tag set loaded
         key = (tensor.name, size.height, size.width)
         outputs = tuple((name, t.key, t.name) for t in signature.outputs if t.name and t.encoding == "dense")
         if key in groups:
@@ -162,29 +170,3 @@ def _tag_set_plan(meta, signature_names, probes, max_batch_bytes) -> TagSetPlan:
             groups[key] = Group(tensor.name, tensor.dtype, size.height, size.width, tensor.shape[0] or 0,
                                 (name,), outputs, probes)
     return TagSetPlan(meta.tags, tuple(groups.values()), tuple(unrunnable))
-
-
-def _absent_tensor(meta, signature):
-    """Why a signature naming a node its graph lacks cannot be fetched (HUB106 reports it)."""
-    for tensor in signature.inputs + signature.outputs:
-        for name in tensor.components:
-            if name.split(":", 1)[0] not in meta.graph.by_name:
-                return f"'{tensor.key}' is {name}, which is not in the graph (see HUB106)"
-    return None
-
-
-def _why_unrunnable(signature, tensor, size):
-    if tensor is None:
-        return "no image input identified (see IMG301)"
-    if tensor.encoding != "dense" or not tensor.name:
-        return f"'{tensor.key}' is a {tensor.encoding} tensor (see IMG302)"
-    if tensor.dtype not in FLOAT_DTYPES + INT_DTYPES:
-        return f"'{tensor.key}' is {tensor.dtype}: no synthetic image can be fed (see IMG302)"
-    shape = tensor.shape
-    if shape is None or len(shape) != 4 or shape[3] not in (3, None):
-        return f"'{tensor.key}' is {format_shape(shape)}, not [batch, height, width, 3] (see IMG303)"
-    if size is None:
-        return f"'{tensor.key}' is {format_shape(shape)} and no image size resolves (see IMG305/IMG306)"
-    if signature.output(DEFAULT) is None:
-        return "no 'default' output to observe (see OUT401)"
-    return None

@@ -34,6 +34,15 @@ _CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); from sigcheck.runtime.sa
           "from sigcheck.runtime.worker import serve; sys.exit(serve())")
 
 
+def sandboxed_worker(limits, *, threads: int = 0, read_roots=()) -> "Worker":
+    """The one way sigcheck makes a runtime worker (CLI, api, many, cluster, pytest plugin).
+
+    ``limits`` is a runtime.settings.WorkerLimits (``Config.worker_limits(jobs)``
+    gives a run's share); the child process starts on first use."""
+    return Worker(threads, read_roots=read_roots, memory_limit=limits.memory_limit,
+                  require_sandbox=limits.require_sandbox)
+
+
 class RuntimeFailure(Exception):
     """The runtime stage did not complete; the message says why, in one line."""
 

@@ -1,4 +1,4 @@
-"""Confine the worker before it loads any module: the second wall behind SEC601.
+"""Confine the worker before it loads any module: the second wall behind the safety gate (analysis.execution).
 
 Static analysis decides whether a graph may run; this module makes sure that a
 graph it misjudged still cannot write a file outside the worker's temporary

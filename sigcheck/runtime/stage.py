@@ -1,8 +1,10 @@
 """Decide whether and how the module is run, then run it (parent side).
 
-The safety gate lives here: if SEC601's analysis finds ops that would do more
-than compute -- whether or not SEC601 itself was selected -- the module is never
-executed unless the user passed --allow-unsafe-ops.
+The safety gate lives here: if the execution analysis (analysis.execution)
+finds ops that would do more than compute -- whatever rules were selected --
+the module is never executed unless the settings allow unsafe ops.  Everything
+comes in as plain ``RuntimeSettings`` resolved by the api: no rule or config is
+read here.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..analysis.execution import unsafe_ops
-from ..engine import effective_options
+from ..analysis.execution import refusal_to_run, unsafe_to_run
+from ..analysis.feedable import NO_GRAPH_TO_RUN
 from ..facts.model import ModuleFacts, format_tags
-from ..rules import rule_by_code
+from .settings import RuntimeSettings
+
 
 @dataclass(frozen=True)
 class StageOutcome:
@@ -23,37 +26,30 @@ class StageOutcome:
     sandbox: Optional[str] = None  # what confined the worker that ran the module
 
 
-def runtime_stage(facts: ModuleFacts, directory: str, rules, config, worker=None, progress=None) -> StageOutcome:
-    """Run the module if rules need it and it is safe; ``worker`` is reused when given."""
-    if not any(r.uses_runtime for r in rules):
+def runtime_stage(facts: ModuleFacts, directory: str, settings: RuntimeSettings, worker=None,
+                  progress=None) -> StageOutcome:
+    """Run the module if the settings say rules need it and it is safe; ``worker`` is reused when given."""
+    if not settings.runs:
         return StageOutcome()
-    if config.static:
+    if settings.static:
         return StageOutcome(skip_reason="runtime checks not run (--static)")
     if not facts.meta_graphs:
-        return StageOutcome(skip_reason="no meta graph to run (see HUB102)")
-    security = effective_options(rule_by_code("SEC601"), config.options)
-    unsafe = sorted({f"{f.what} in {format_tags(m.tags)}" for m in facts.meta_graphs for f in unsafe_ops(m, security)})
-    if unsafe and not config.allow_unsafe_ops:
-        return StageOutcome(skip_reason=(
-            f"not run: the graph would execute ops outside SEC601's allowlist ({', '.join(unsafe[:3])}); "
-            "pass --allow-unsafe-ops to run it anyway"))
+        return StageOutcome(skip_reason=NO_GRAPH_TO_RUN)
+    unsafe = unsafe_to_run(facts, settings.allowed_ops)
+    if unsafe and not settings.allow_unsafe_ops:
+        return StageOutcome(skip_reason=refusal_to_run(unsafe))
     from .plan import make_plan  # only modules that will run need a plan
 
-    plan = make_plan(
-        facts, directory,
-        batch_sizes=config.batch_sizes,
-        dropout_runs=int(effective_options(rule_by_code("OUT405"), config.options)["dynamic_runs"]),
-        max_batch_bytes=int(float(effective_options(rule_by_code("RUN501"), config.options)["max_batch_gib"])
-                            * 2**30),
-    )
-    from .runner import RuntimeFailure, Worker  # numpy and subprocess machinery: only when running
+    plan = make_plan(facts, directory, batch_sizes=settings.batch_sizes, dropout_runs=settings.dropout_runs,
+                     max_batch_bytes=settings.max_batch_bytes, needs=settings.needs)
+    from .runner import RuntimeFailure, sandboxed_worker  # numpy and subprocess machinery: only when running
 
     on_event = progress.for_module(facts.path, plan.image_forwards) if progress else None
     own = worker is None
     if own:
-        worker = Worker(memory_limit=config.worker_memory(1), require_sandbox=config.require_sandbox)
+        worker = sandboxed_worker(settings.limits)
     try:
-        observations = worker.run(plan, timeout=config.timeout, on_event=on_event)
+        observations = worker.run(plan, timeout=settings.timeout, on_event=on_event)
     except RuntimeFailure as exc:
         return StageOutcome(error=str(exc), sandbox=worker.sandbox)
     finally:

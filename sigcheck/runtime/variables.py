@@ -3,7 +3,7 @@
 Counting ``global_variables()`` alone misses a variable op that is not in
 GLOBAL_VARIABLES: hub.Module never restores such a variable, so the loader
 would run the graph on an uninitialised value.  The ops themselves are
-counted, as the static half of HUB105 counts them.
+counted, as the static variable facts count them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,102 @@
+"""The catalogue of runtime probes: what a runtime rule can ask the worker to run.
+
+A *probe* is one kind of forward pass the runtime stage can make (a batch of
+synthetic inputs, possibly repeated or rescaled).  Probes cost time, so none
+runs unless a selected rule needs it: a runtime check declares its needs next
+to its code, ``@check("RUN504", needs=(REPEAT,))``, and the plan is the union
+of the needs of the selected rules (``--select RUN504`` runs only ``repeat``).
+A runtime rule with no needs (``HUB105``'s restore) only loads the tag sets.
+
+This module sits below both ``checks/`` and ``runtime/`` (it imports nothing
+of sigcheck), so that the two agree on names without importing each other.
+
+Adding a runtime rule that reads existing probes: declare ``needs=`` on its
+``@check``; nothing else changes (not the plan, not a list in the tests).
+
+Adding a probe, or probes for a new *input kind* (``"text"`` for string inputs
+of text modules, ``"tf2"`` for a TF2 SavedModel's ``__call__``): add its
+constant and a ``ProbeKind`` to ``CATALOGUE`` below (``register`` from a later
+module works too), then teach the planner for that input kind to build it: for
+images that is ``runtime/plan.py:IMAGE_PROBES`` (name -> builder of
+``Probe`` objects); a new kind adds its own table and planner, which plans only
+the probes whose ``input_kind`` matches and which the selected rules need.
+Checks then read the probe's observations by the same constant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Image probes (TF1 Hub image modules).
+SIZES = "size"  # one probe "size-B" per configured batch size B, exact batch, in every tag set
+ALL = "all"  # every synthetic image in one batch, reversed (a batch unlike any size-B)
+REPEAT = "repeat"  # two images run twice in the inference graph
+RANGE255 = "range255"  # four images at [0, 255] instead of [0, 1]
+DROPOUT = "dropout"  # two images run several times in every tag set but the inference graph
+
+INFERENCE, OTHERS, EVERY = "inference", "others", "every"  # which tag sets a probe runs in
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    name: str  # what a rule declares in needs=; also the probe's name (or prefix) in observations
+    input_kind: str  # "image" today; "text", "tf2" ... for the planners that come
+    tag_sets: str  # INFERENCE, OTHERS or EVERY
+    purpose: str
+
+
+CATALOGUE: dict = {}
+
+
+def register(kind: ProbeKind) -> ProbeKind:
+    """Add ``kind`` to the catalogue (the order of registration is the order probes run)."""
+    if kind.name in CATALOGUE and CATALOGUE[kind.name] != kind:
+        raise ValueError(f"two probe kinds named {kind.name!r}")
+    CATALOGUE[kind.name] = kind
+    return kind
+
+
+for _kind in (
+    ProbeKind(SIZES, "image", EVERY, "runs at each batch size B; output shapes against B"),
+    ProbeKind(ALL, "image", INFERENCE, "every synthetic image at once: a different batch, distinct inputs"),
+    ProbeKind(REPEAT, "image", INFERENCE, "the same batch twice: determinism"),
+    ProbeKind(RANGE255, "image", INFERENCE, "images at [0, 255]: which input range the module expects"),
+    ProbeKind(DROPOUT, "image", OTHERS, "the same batch several times in the training graphs: dropout"),
+):
+    register(_kind)
+
+
+def validate_needs(code: str, needs) -> tuple:
+    """``needs`` as a tuple of known probe names; a typo fails at import, not at run time."""
+    needs = tuple(needs)
+    unknown = [n for n in needs if n not in CATALOGUE]
+    if unknown:
+        raise ValueError(f"{code} needs unknown probe(s) {', '.join(unknown)}; known: {', '.join(CATALOGUE)}")
+    return needs
+
+
+def ordered(needs) -> tuple:
+    """``needs`` deduplicated, in catalogue order (the order the worker runs them)."""
+    wanted = set(needs)
+    return tuple(n for n in CATALOGUE if n in wanted)
+
+
+def size_probe(batch: int) -> str:
+    """The name of the SIZES probe at batch size ``batch``."""
+    return f"{SIZES}-{batch}"
+
+
+def kind_of(probe_name: str) -> str:
+    """The catalogue name a probe in the observations belongs to (``size-5`` -> ``size``)."""
+    head, _, tail = probe_name.rpartition("-")
+    return head if head == SIZES and tail.isdigit() else probe_name
+
+
+# The marker a runtime reason starts with when a signature was not run for a
+# resource bound (could not check), as opposed to a defect another rule reports.
+REFUSED = "refused: "
+
+
+def is_refusal(reason) -> bool:
+    """Whether ``reason`` says a signature was not run for a resource bound."""
+    return bool(reason) and reason.startswith(REFUSED)

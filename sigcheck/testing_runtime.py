@@ -1,0 +1,203 @@
+"""Observation builders: what the runtime worker would have seen, made in-process.
+
+Runtime checks read ``runtime.observations.Observations`` -- plain frozen
+objects -- so a runtime rule's logic can be tested in milliseconds without
+TensorFlow.  ``observe(facts, model)`` plans exactly as the real runtime does
+(``runtime.plan.make_plan``: the same groups, probes, image indices and
+refusals) and fills every probe's runs with the ``default`` output a *model*
+gives for the batch.  A model is any ``fn(batch: Batch) -> array [B, N]``;
+the ones below describe one behaviour each (conformant, NaN for an image,
+batch statistics, randomness, constant, softmax, [0, 255] input, output
+dropout), so a test states the defect it is about::
+
+    from sigcheck.testing import assert_results, module
+    from sigcheck.testing_runtime import observe, random_each_run
+
+    def test_run504_fails_when_runs_differ():
+        facts = module()
+        assert_results("RUN504", facts, observations=observe(facts), passes=True)
+        assert_results("RUN504", facts, observations=observe(facts, random_each_run), fail="randomness")
+
+Other outputs than ``default`` get their declared shape with the batch filled
+in (override with ``shapes``); load, restore and probe failures are given by
+tag set or probe name.  Real modules built by ``fixtures/`` stay the ground
+truth; these builders are the fast layer beside them.
+
+A new input kind (text, TF2 ``__call__``) plans its own probes; its builder
+can reuse ``observations_of(plan, ...)`` below as long as its plan has groups
+of probes with input indices, and give ``labels`` for what each index was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional
+
+import numpy as np
+
+from .probes import CATALOGUE
+from .runtime import batches
+from .runtime.observations import Observations, ProbeResult, Run, TagSetRun
+from .runtime.plan import make_plan
+
+__all__ = [
+    "Batch", "batch_dependent", "constant", "expects_0_255", "features", "nan_for", "observe", "observations_of",
+    "output_dropout", "random_each_run", "softmax", "width",
+]
+
+FEATURES = 16  # the width of the default output when the signature does not declare one
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One forward pass as a model sees it."""
+
+    tags: tuple
+    probe: str  # its name in the observations: "size-2", "all", "repeat", "range255", "dropout"
+    run: int  # 0 for the first run of the probe
+    images: tuple  # indices into runtime.batches.NAMES
+    scale: float  # 1.0 for [0, 1] images, 255.0 for the range probe
+    width: int  # N of the declared default output [?, N]
+
+
+Model = Callable[[Batch], np.ndarray]
+
+
+def features(batch: Batch) -> np.ndarray:
+    """A conformant feature vector: a fixed, distinct, nonzero row per image, whatever the
+    batch, the run and the scale (the module normalises its input)."""
+    index = np.asarray(batch.images, np.float64)[:, None] + 1.0
+    k = np.arange(batch.width, dtype=np.float64)[None, :] + 1.0
+    return 1.5 + np.cos(0.7 * index * k)  # in [0.5, 2.5]: never 0, not probabilities
+
+
+def nan_for(label: str, model: Model = features) -> Model:
+    """``model`` with NaN rows for the image named ``label`` ("black", ...)."""
+
+    def run(batch: Batch) -> np.ndarray:
+        values = model(batch).copy()
+        for row, index in enumerate(batch.images):
+            if batches.NAMES[index] == label:
+                values[row] = np.nan
+        return values
+
+    return run
+
+
+def batch_dependent(batch: Batch) -> np.ndarray:
+    """Batch statistics: each row minus the batch mean (batch norm in training mode)."""
+    values = features(batch)
+    return values - values.mean(axis=0, keepdims=True) + 1.0
+
+
+def random_each_run(batch: Batch) -> np.ndarray:
+    """Randomness active in inference: every run of the same batch differs densely."""
+    noise = np.random.default_rng(1000 + batch.run).normal(0.0, 0.1, (len(batch.images), batch.width))
+    return features(batch) + noise
+
+
+def constant(batch: Batch) -> np.ndarray:
+    """An output that ignores its input."""
+    return np.full((len(batch.images), batch.width), 0.25)
+
+
+def softmax(batch: Batch) -> np.ndarray:
+    """Probabilities instead of logits: rows in [0, 1] summing to 1."""
+    exp = np.exp(features(batch))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def expects_0_255(batch: Batch) -> np.ndarray:
+    """A module that wants raw pixel values: [0, 1] images barely move its output."""
+    return 10.0 + features(batch) * (batch.scale / 255.0)
+
+
+def output_dropout(tags=("train",), keep: float = 0.5) -> Model:
+    """Inverted dropout on the output in the tag sets ``tags``: each element is 0 or x / keep."""
+    wanted = tuple(sorted(tags))
+
+    def run(batch: Batch) -> np.ndarray:
+        values = features(batch)
+        if batch.tags != wanted:
+            return values
+        mask = np.random.default_rng(2000 + batch.run).random(values.shape) < keep
+        return np.where(mask, values / keep, 0.0)
+
+    return run
+
+
+def width(n: int, model: Model = features) -> Model:
+    """``model`` giving ``n`` features whatever the signature declares (a shape mismatch)."""
+    from dataclasses import replace
+
+    return lambda batch: model(replace(batch, width=n))
+
+
+def observe(facts, model: Model = features, *, needs=tuple(CATALOGUE), batch_sizes=(1, 2, 5),
+            dropout_runs: int = 4, max_batch_bytes: int = 2 << 30, **failures) -> Observations:
+    """What the runtime would observe running the probes ``needs`` on ``facts`` (a ModuleFacts)
+    whose ``default`` outputs follow ``model``; see ``observations_of`` for ``failures``.
+    The defaults are those of rules/*.toml and the config (batch sizes 1, 2, 5; 4 dropout runs)."""
+    plan = make_plan(facts, facts.path, batch_sizes=batch_sizes, dropout_runs=dropout_runs,
+                     max_batch_bytes=max_batch_bytes, needs=needs)
+    declared = _declared_outputs(facts)
+    return observations_of(plan, model, declared, **failures)
+
+
+def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optional[Mapping] = None,
+                    variables_errors: Optional[Mapping] = None, variables: int = 1,
+                    probe_errors: Optional[Mapping] = None, shapes: Optional[Mapping] = None) -> Observations:
+    """Observations of ``plan``: ``load_errors`` / ``variables_errors`` map tag sets to the
+    message of a graph that does not load / a checkpoint that does not restore (that tag set
+    then runs no probe, as in the worker); ``probe_errors`` maps probe names ("size-2") to a
+    failed forward pass; ``shapes`` maps output keys to fn(batch size) -> the shape observed.
+    ``declared``: tensor name -> declared shape, from the facts."""
+    load_errors, variables_errors = dict(load_errors or {}), dict(variables_errors or {})
+    probe_errors, shapes = dict(probe_errors or {}), dict(shapes or {})
+    tag_sets = []
+    for tag_plan in plan.tag_sets:
+        tags = tag_plan.tags
+        load_error, variables_error = load_errors.get(tags), variables_errors.get(tags)
+        probes = {}
+        if not (load_error or variables_error):
+            for group in tag_plan.groups:
+                probes[group.input_tensor] = {
+                    p.name: _probe(tags, group, p, model, declared, probe_errors.get(p.name), shapes)
+                    for p in group.probes}
+        tag_sets.append(TagSetRun(tags, load_error=load_error, variables_error=variables_error,
+                                  variables=variables, probes=probes))
+    return Observations(plan, tuple(tag_sets))
+
+
+def _probe(tags, group, probe, model, declared, error, shapes) -> ProbeResult:
+    labels = tuple(batches.NAMES[i] for i in probe.images)
+    if error:
+        return ProbeResult(probe.name, probe.images, probe.scale, (), error, labels=labels)
+    defaults = {t for _, k, t in group.outputs if k == "default"}
+    keys = {t: k for _, k, t in group.outputs}
+    count = len(probe.images)
+    runs = []
+    for index in range(probe.runs):
+        n = _width(declared.get(next(iter(defaults), None)))
+        values = np.asarray(model(Batch(tags, probe.name, index, probe.images, probe.scale, n)), np.float64)
+        run_shapes, finite, kept = {}, {}, {}
+        for tensor, key in keys.items():
+            if tensor in defaults:
+                kept[tensor] = values
+                shape = tuple(values.shape)
+                finite[tensor] = bool(np.isfinite(values).all())
+            else:
+                shape = tuple(count if i == 0 and d is None else (d or 1) for i, d in enumerate(declared[tensor] or ()))
+                finite[tensor] = True
+            run_shapes[tensor] = tuple(shapes[key](count)) if key in shapes else shape
+        runs.append(Run(run_shapes, finite, kept))
+    return ProbeResult(probe.name, probe.images, probe.scale, tuple(runs), labels=labels)
+
+
+def _declared_outputs(facts) -> dict:
+    return {t.name: t.shape for m in facts.meta_graphs for s in m.signatures for t in s.outputs if t.name}
+
+
+def _width(shape) -> int:
+    return shape[1] if shape and len(shape) == 2 and shape[1] else FEATURES
+

@@ -1,0 +1,183 @@
+"""Runtime rules judged in-process on built observations (sigcheck.testing_runtime): a
+passing and a failing case for each, through engine.evaluate, without TensorFlow.
+
+The real-module matrix (test_runtime_rules.py) stays the ground truth; these pin
+each check's logic and run in milliseconds.  Also: the plan runs only the probes
+the selected rules declare (``@check(..., needs=)``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sigcheck.api import runtime_settings
+from sigcheck.config import Config
+from sigcheck.engine import select_rules
+from sigcheck.probes import CATALOGUE
+from sigcheck.rules import load_rules
+from sigcheck.runtime.plan import make_plan
+from sigcheck.testing import assert_results, image_signatures, module
+from sigcheck.testing_runtime import (batch_dependent, constant, expects_0_255, nan_for, observe, output_dropout,
+                                      random_each_run, softmax, width)
+
+RULES = load_rules()
+FACTS = module()
+CLASSIFIER = module(signatures=image_signatures(names=("default", "image_classification")))
+
+
+def check(code, facts=FACTS, model=None, **failures):
+    """assert_results on observations of ``model`` (conformant when None)."""
+    observations = observe(facts, **failures) if model is None else observe(facts, model, **failures)
+    return lambda **expected: assert_results(code, facts, observations=observations, **expected)
+
+
+# --- RUN501 -----------------------------------------------------------------
+
+def test_run501_passes_when_every_batch_size_runs_with_the_declared_shapes():
+    check("RUN501")(passes="B=1, 2, 5")
+
+
+def test_run501_fails_on_a_shape_other_than_declared():
+    check("RUN501", model=width(8))(fail="declared [?, 16]")
+
+
+def test_run501_fails_when_a_batch_size_fails():
+    check("RUN501", probe_errors={"size-2": "InvalidArgumentError: cannot feed"})(fail="B=2: failed")
+
+
+def test_run501_fails_when_a_tag_set_does_not_load():
+    check("RUN501", load_errors={("train",): "NotFoundError: op"})(passes=True, fail="could not be loaded")
+
+
+def test_run501_is_an_error_when_the_batch_is_too_big_to_run():
+    check("RUN501", max_batch_bytes=1000)(error="above the limit")
+
+
+# --- RUN502 -----------------------------------------------------------------
+
+def test_run502_passes_on_finite_outputs():
+    check("RUN502")(passes="all outputs finite")
+
+
+def test_run502_fails_and_names_the_image_with_nan():
+    check("RUN502", model=nan_for("black"))(fail="black")
+
+
+# --- RUN503 -----------------------------------------------------------------
+
+def test_run503_passes_when_an_image_gives_the_same_output_in_any_batch():
+    check("RUN503")(passes="compared across batch sizes")
+
+
+def test_run503_fails_on_batch_statistics():
+    check("RUN503", model=batch_dependent)(fail="depends on the other images")
+
+
+def test_run503_skips_when_outputs_are_not_deterministic():
+    check("RUN503", model=random_each_run)(skip="not deterministic")
+
+
+# --- RUN504 -----------------------------------------------------------------
+
+def test_run504_passes_when_the_same_batch_gives_the_same_output():
+    check("RUN504")(passes="the same batch twice")
+
+
+def test_run504_fails_when_runs_differ():
+    check("RUN504", model=random_each_run)(fail="randomness is active")
+
+
+# --- RUN505 -----------------------------------------------------------------
+
+def test_run505_passes_when_images_give_distinct_outputs():
+    check("RUN505")(passes="8 synthetic images give 8 distinct outputs")
+
+
+def test_run505_fails_on_a_constant_output():
+    check("RUN505", model=constant)(fail="ignores the input")
+
+
+# --- OUT405 (dynamic half) --------------------------------------------------
+
+def test_out405_dynamic_half_passes_without_dropout():
+    results = check("OUT405")(passes="identical outputs")
+    assert all(r.evidence == "static trace and dynamic runs" for r in results)
+
+
+def test_out405_dynamic_half_finds_output_dropout_in_the_training_graph():
+    results = check("OUT405", model=output_dropout(("train",)))(passes="{}", fail="found by dynamic runs")
+    assert [r.tags for r in results if r.status == "fail"] == [("train",)]
+
+
+# --- OUT407 -----------------------------------------------------------------
+
+def test_out407_passes_on_logits_and_skips_feature_vectors():
+    check("OUT407", CLASSIFIER)(passes="scores, not probabilities")
+    check("OUT407")(skip="not a classification signature")
+
+
+def test_out407_fails_on_softmax_probabilities():
+    check("OUT407", CLASSIFIER, model=softmax)(warn="softmax probabilities")  # a warning rule
+
+
+# --- IMG307 (dynamic half) --------------------------------------------------
+
+def test_img307_dynamic_half_passes_on_a_module_taking_0_1():
+    results = check("IMG307")(passes="at [0, 255]")
+    assert {r.evidence for r in results} == {"static trace and runtime comparison"}
+
+
+def test_img307_dynamic_half_fails_on_a_module_taking_0_255():
+    check("IMG307", model=expects_0_255)(warn="runtime: relative spread")  # a warning rule
+
+
+# --- HUB105 (runtime half) --------------------------------------------------
+
+def test_hub105_runtime_half_passes_when_the_checkpoint_restores():
+    results = check("HUB105")(passes="restored 1 variable(s)")
+    assert {r.evidence for r in results} == {"restore"}
+
+
+def test_hub105_runtime_half_fails_when_the_checkpoint_does_not_restore():
+    check("HUB105", variables_errors={("train",): "InvalidArgumentError: shape"})(
+        passes=True, fail="does not restore")
+
+
+# --- probes declared by the rules --------------------------------------------
+
+def probe_names(select, config=Config()):
+    settings = runtime_settings(select_rules(RULES, select), config)
+    if not settings.runs:
+        return None
+    plan = make_plan(FACTS, "m", batch_sizes=settings.batch_sizes, dropout_runs=settings.dropout_runs,
+                     max_batch_bytes=settings.max_batch_bytes, needs=settings.needs)
+    return [sorted({p.name for g in t.groups for p in g.probes}) for t in plan.tag_sets]
+
+
+def test_the_plan_runs_only_what_the_selected_rules_need():
+    assert probe_names(("RUN501",)) == [["size-1", "size-2", "size-5"]] * 2
+    assert probe_names(("RUN504",)) == [["repeat"], []]
+    assert probe_names(("OUT405",)) == [["repeat"], ["dropout"]]
+    assert probe_names(("HUB105",)) == [[], []]  # loads and restores only
+    assert probe_names(("IMG30", "SIG")) == [["all", "range255"], []]  # IMG307's runtime half
+    assert probe_names(("IMG301", "SIG", "HUB101")) is None  # static only: nothing runs
+
+
+def test_a_full_selection_runs_every_probe_in_catalogue_order():
+    plan = make_plan(FACTS, "m", batch_sizes=(1, 2, 5), dropout_runs=4, max_batch_bytes=2 << 30,
+                     needs=runtime_settings(RULES, Config()).needs)
+    inference, train = ([p.name for p in t.groups[0].probes] for t in plan.tag_sets)
+    assert inference == ["size-1", "size-2", "size-5", "all", "repeat", "range255"]
+    assert train == ["size-1", "size-2", "size-5", "dropout"]
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.needs], ids=lambda r: r.code)
+def test_declared_needs_are_catalogued_and_used_only_by_runtime_rules(rule):
+    assert rule.uses_runtime and set(rule.needs) <= set(CATALOGUE)
+
+
+def test_a_check_declaring_an_unknown_probe_fails_at_import():
+    from sigcheck.checks import check as bind
+
+    with pytest.raises(ValueError, match="unknown probe"):
+        bind("RUN599", needs=("repaet",))
