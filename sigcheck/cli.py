@@ -30,7 +30,7 @@ from .config import (
     parse_tag_set,
     parse_timeout,
 )
-from .errors import SigcheckError, UsageError
+from .errors import SigcheckError, UsageError, one_line
 from .outputs import destinations, prepare, write_reports
 from .render import FORMATS
 from .resolve import parse_size
@@ -114,7 +114,7 @@ def _main(argv) -> int:
 
 
 def _error(message: str) -> None:
-    print(f"sigcheck: error: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"sigcheck: error: {one_line(message)}", file=sys.stderr)
 
 
 def _no_modules(modules, command) -> None:

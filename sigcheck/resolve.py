@@ -20,7 +20,7 @@ import tempfile
 import zlib
 from typing import Iterator
 
-from .errors import ResolveError
+from .errors import ResolveError, one_line
 
 DEFAULT_MAX_ARCHIVE_BYTES = 4 * 1024**3
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
@@ -148,7 +148,7 @@ def _resolve_url(handle: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

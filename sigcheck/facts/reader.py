@@ -13,7 +13,7 @@ import struct
 
 from google.protobuf.message import DecodeError
 
-from ..errors import ReadError
+from ..errors import ReadError, one_line
 from . import protos
 from .checkpoint import CheckpointError, read_index
 from .collector import collector_paused
@@ -110,7 +110,7 @@ def read_module_def(path: str) -> ModuleDefFacts:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return one_line(exc) or type(exc).__name__
 
 
 def _list_files(root: str, limit: int = 10_000) -> tuple:
