@@ -79,3 +79,12 @@ def test_wheel_installs_lean_into_a_fresh_venv_and_checks_statically(tmp_path, m
                             "'tensorflow' in sys.modules)"],
         capture_output=True, text=True, env=env, cwd=tmp_path)
     assert contents.stdout.split() == [str(len(load_rules())), "True", "False"], contents.stderr
+
+
+def test_every_subpackage_ships():
+    """pyproject lists packages by hand: a new directory under sigcheck/ must be listed, or the wheel lacks it."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {"sigcheck." + p.parent.name for p in (REPO / "sigcheck").glob("*/__init__.py")}
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
