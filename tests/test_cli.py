@@ -171,3 +171,18 @@ def test_a_subcommand_is_one_entry_in_the_command_table(monkeypatch, capsys):
     errors = capsys.readouterr().err.splitlines()
     assert errors == ["sigcheck: error: --greeting applies to 'sigcheck hello', not 'sigcheck rules'",
                       "sigcheck: error: 'sigcheck hello' takes 1 argument(s), not 0"]
+
+
+def test_a_static_json_check_imports_no_rich_numpy_or_tensorflow(modules):
+    """The pre-commit hook's path pays only for what it uses: no terminal library, no arrays, no TensorFlow."""
+    import subprocess
+    import sys
+
+    code = ("import io, sys, contextlib\n"
+            "from sigcheck.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    code = main(['--static', '--format', 'json', sys.argv[1]])\n"
+            "print(code, sorted(m for m in ('rich', 'numpy', 'tensorflow') if m in sys.modules))\n")
+    run = subprocess.run([sys.executable, "-c", code, modules.build("img302-uint8-input")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.stdout.split(maxsplit=1) == ["1", "[]\n"], run.stderr
