@@ -510,7 +510,8 @@ def report(results: list, found: list, modules: dict, host: list, runs: int, war
 
 def _kept_sections(path: str) -> str:
     """Sections other benchmarks wrote between their markers (benchmarks/registry.py,
-    benchmarks/static.py, benchmarks/probes_select.py): kept as they are when this script rewrites the rest."""
+    benchmarks/static.py, benchmarks/probes_select.py, benchmarks/startup.py): kept as they are when this
+    script rewrites the rest."""
     try:
         with open(path, encoding="utf-8") as f:
             existing = f.read()
@@ -519,7 +520,8 @@ def _kept_sections(path: str) -> str:
     kept = ""
     for begin, end in (("<!-- registry benchmark:", "<!-- end of registry benchmark -->"),
                        ("<!-- static-path:begin -->", "<!-- static-path:end -->"),
-                       ("<!-- select-probes:begin -->", "<!-- select-probes:end -->")):
+                       ("<!-- select-probes:begin -->", "<!-- select-probes:end -->"),
+                       ("<!-- startup:begin -->", "<!-- startup:end -->")):
         start, stop = existing.find(begin), existing.find(end)
         if 0 <= start < stop:
             kept += "\n" + existing[start:stop + len(end)] + "\n"

@@ -5,17 +5,13 @@ is imported on first use, so ``import sigcheck`` stays cheap and a static
 check never imports TensorFlow.
 """
 
-import os as _os
+from .bundled import checkout_fixtures_parent as _fixtures_parent
 
 __version__ = "0.1.0"
 
-# The module recipes live at the top of a source checkout (fixtures/); an install
-# ships them as sigcheck/fixtures.  Let `sigcheck.fixtures` resolve in a checkout
-# too (python -m from the repository root imports this directory, not the install).
-_CHECKOUT = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-if not _os.path.isdir(_os.path.join(__path__[0], "fixtures")) and _os.path.isfile(
-        _os.path.join(_CHECKOUT, "fixtures", "__init__.py")):
-    __path__.append(_CHECKOUT)
+# `sigcheck.fixtures` in a source checkout is the top-level fixtures/ (bundled.py finds it).
+if _fixtures_parent():
+    __path__.append(_fixtures_parent())
 
 _PUBLIC = {
     "check": "api", "check_many": "api", "scan": "api",

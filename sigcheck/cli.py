@@ -6,9 +6,27 @@ checks could not complete: timeout, killed worker...; 1 wins over 4),
 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP).
 Errors are one line on stderr, never a traceback (set SIGCHECK_DEBUG=1 to see one).
 
-One argparse parser reads every command line; the command (check, scan, rules,
-explain) is its first positional word, so options go before or after it
-(``sigcheck --static scan exports/`` = ``sigcheck scan exports/ --static``).
+Subcommands: one argparse parser reads every command line, and ``COMMANDS``
+is the one table of subcommands.  The command is the first positional word
+(``check`` when the first word names none, so ``sigcheck PATH...`` checks), and
+options go before or after it (``sigcheck --static scan exports/`` =
+``sigcheck scan exports/ --static``).  ``--help``'s usage and command list are
+made from the table.
+
+Adding a subcommand (``sigcheck diff OLD NEW``, say) is one entry in
+``COMMANDS``; nothing else dispatches::
+
+    def _diff(args) -> int:             # args.modules: the words after "diff"
+        from .diffing import diff       # import the work lazily: start-up is paid per commit
+        return diff(*_words(args, "diff", 2), baseline=args.baseline)
+
+    Command("diff", "OLD NEW", "compares the reports of two module versions", _diff,
+            options=(Option(("--baseline",), {"metavar": "FILE", "help": "..."}),))
+
+An ``Option`` of a command shows in ``--help`` under its name; given to another
+command it is a one-line usage error (exit 2).  Shared options (``--format``,
+``--select``, ``--config``...) are in ``build_parser`` and every command reads
+what applies to it from ``args``.
 """
 
 from __future__ import annotations
@@ -18,7 +36,8 @@ import os
 import signal
 import sys
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from . import __version__
 from .config import (
@@ -30,7 +49,7 @@ from .config import (
     parse_tag_set,
     parse_timeout,
 )
-from .errors import SigcheckError, UsageError
+from .errors import SigcheckError, UsageError, one_line
 from .outputs import destinations, prepare, write_reports
 from .render import FORMATS
 from .resolve import parse_size
@@ -38,7 +57,6 @@ from .results import EXIT_OK, EXIT_VIOLATIONS, FAIL_ON, worst_exit_code
 
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
-COMMANDS = ("check", "scan", "rules", "explain")
 RULES_FORMATS = ("text", "json", "markdown")
 
 
@@ -88,18 +106,11 @@ def main(argv=None) -> int:
 def _main(argv) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_intermixed_args(argv)
-        command = args.modules.pop(0) if args.modules and args.modules[0] in COMMANDS else "check"
-        if command == "rules":
-            from . import commands
-
-            _no_modules(args.modules, "rules")
-            return commands.rules(_rules_format(args.format))
-        if command == "explain":
-            from . import commands
-
-            return commands.explain(args.modules)
-        return run_check(args, scan=command == "scan")
+        parser = build_parser()
+        args = parser.parse_intermixed_args(argv)
+        command = COMMANDS[args.modules.pop(0) if args.modules and args.modules[0] in COMMANDS else "check"]
+        _only_its_options(args, command, parser.owners)
+        return command.run(args)
     except SigcheckError as exc:
         _error(str(exc))
         return exc.exit_code
@@ -114,30 +125,78 @@ def _main(argv) -> int:
 
 
 def _error(message: str) -> None:
-    print(f"sigcheck: error: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"sigcheck: error: {one_line(message)}", file=sys.stderr)
 
 
-def _no_modules(modules, command) -> None:
-    if modules:
-        raise UsageError(f"'sigcheck {command}' takes no module: {' '.join(modules)}")
+# --- the subcommands -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Option:
+    """An option only one command takes: ``add_argument(*flags, **settings)``."""
+
+    flags: tuple
+    settings: dict
 
 
-def _rules_format(fmt) -> str:
-    if fmt is not None and fmt not in RULES_FORMATS:
-        raise UsageError(f"sigcheck rules --format: choose from {', '.join(RULES_FORMATS)}, not {fmt!r}")
-    return fmt or "text"
+@dataclass(frozen=True)
+class Command:
+    """``sigcheck NAME WORDS [options]``: ``run(args)`` returns the exit code; ``args.modules`` holds the words."""
+
+    name: str
+    words: str  # what follows the name in --help
+    summary: str  # what it does, after "'sigcheck NAME WORDS'" in --help
+    run: Callable
+    options: tuple = ()  # of Option
+
+
+def _rules(args) -> int:
+    from . import commands
+
+    _words(args, "rules", 0)
+    if args.format is not None and args.format not in RULES_FORMATS:
+        raise UsageError(f"sigcheck rules --format: choose from {', '.join(RULES_FORMATS)}, not {args.format!r}")
+    return commands.rules(args.format or "text")
+
+
+def _explain(args) -> int:
+    from . import commands
+
+    return commands.explain(args.modules)
+
+
+def _words(args, command: str, count: int) -> list:
+    """The words after ``command``, when it takes exactly ``count`` (0: none, so none is a module)."""
+    if count == 0 and args.modules:
+        raise UsageError(f"'sigcheck {command}' takes no module: {' '.join(args.modules)}")
+    if len(args.modules) != count:
+        raise UsageError(f"'sigcheck {command}' takes {count} argument(s), not {len(args.modules)}")
+    return args.modules
+
+
+COMMANDS = {c.name: c for c in (
+    Command("check", "PATH...", "checks modules (the default)", lambda args: run_check(args)),
+    Command("scan", "DIR...", "checks every module found under DIR", lambda args: run_check(args, scan=True)),
+    Command("rules", "[--format text|json|markdown]", "lists every rule", _rules),
+    Command("explain", "CODE|NAME", "documents one rule", _explain),
+)}
+
+
+def _only_its_options(args, command: Command, owners: dict) -> None:
+    """An option that belongs to another command is a usage error, not silently ignored."""
+    for action, owner in owners.items():
+        if owner != command.name and getattr(args, action.dest) != action.default:
+            raise UsageError(f"{action.option_strings[0]} applies to 'sigcheck {owner}', not 'sigcheck {command.name}'")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """One parser for every command: the shared options, then each command's own (``parser.owners``)."""
+    listed = "; ".join(f"'sigcheck {'[check]' if c.name == 'check' else c.name} {c.words}' {c.summary}"
+                       for c in COMMANDS.values())
     parser = _Parser(
         prog="sigcheck",
-        usage="sigcheck [check|scan|rules|explain] [options] [PATH_OR_HANDLE ...]",
+        usage=f"sigcheck [{'|'.join(COMMANDS)}] [options] [PATH_OR_HANDLE ...]",
         description="Validate TF1 Hub image modules against the Common Signatures for Images.",
-        epilog="Commands (options go before or after them): "
-               "'sigcheck [check] PATH...' checks modules (the default); "
-               "'sigcheck scan DIR...' checks every module found under DIR; "
-               "'sigcheck rules [--format text|json|markdown]' lists every rule; "
-               "'sigcheck explain CODE|NAME' documents one rule. "
+        epilog=f"Commands (options go before or after them): {listed}. "
                "Exit codes: 0 conforms, 1 violations, 2 unreadable module or bad usage, 3 internal error, "
                "4 could not check (some checks did not complete, nothing violates), "
                "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.",
@@ -205,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     registry.add_argument("--resume", metavar="FILE.jsonl",
                           help="skip the modules already reported in FILE.jsonl (an interrupted --format jsonl scan)")
     parser.add_argument("--version", action="version", version=f"sigcheck {__version__}")
+    parser.owners = {}  # action -> the command it belongs to
+    for command in COMMANDS.values():
+        if command.options:
+            group = parser.add_argument_group(f"sigcheck {command.name}")
+            for option in command.options:
+                parser.owners[group.add_argument(*option.flags, **option.settings)] = command.name
     return parser
 
 

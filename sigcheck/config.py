@@ -25,6 +25,7 @@ except ImportError:  # Python 3.10
 from .errors import ConfigError
 from .resolve import DEFAULT_MAX_ARCHIVE_BYTES, parse_size
 from .results import FAIL_ON
+from .vocabulary import SEVERITIES
 
 DEFAULT_BATCH_SIZES = (1, 2, 5)
 DEFAULT_TIMEOUT = 300.0
@@ -43,7 +44,6 @@ def physical_memory() -> int:
 def default_max_memory() -> int:
     """Half of physical memory, for all workers of a run together."""
     return max(MIN_MEMORY, physical_memory() // 2)
-SEVERITIES = ("error", "warning")
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def _not_applicable(rule: Rule, ctx: Context) -> Optional[str]:
 def _run(rule: Rule, severity: str, options: dict, ctx: Context) -> list:
     def stamp(status, message, **where):
         return Result(rule=rule.code, name=rule.name, severity=severity, status=status, message=message,
-                      spec=rule.spec, **where)
+                      spec=rule.spec, category=rule.category, **where)
 
     reason = _not_applicable(rule, ctx)
     if reason:

@@ -7,6 +7,11 @@ rule results.
 """
 
 
+def one_line(text) -> str:
+    """An exception or message as one line of words (whitespace runs, newlines included, become one space)."""
+    return " ".join(str(text).split())
+
+
 class SigcheckError(Exception):
     """Base class: the message is one line meant for the user."""
 

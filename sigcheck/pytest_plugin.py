@@ -34,6 +34,7 @@ from .errors import SigcheckError
 from .pytest_rootdir import pytest_load_initial_conftests  # noqa: F401 - a hook of this plugin
 from .resolve import ARCHIVE_SUFFIXES, is_url
 from .results import Report, Result
+from .vocabulary import compact_tag_set
 
 
 class SigcheckWarning(UserWarning):
@@ -299,7 +300,7 @@ def _describe(results) -> str:
     first = results[0]
     lines = [_for_pytest(first.message) + (f" ({len(results)} places)" if len(results) > 1 else ""),
              f"  rule:     {rule.code} {first.name}: {rule.summary}",
-             f"  spec:     {first.spec}  {rule.spec_url}"]
+             f"  spec:     {first.spec}  {first.spec_url}"]
     for result in results:
         where = result.location or _place(result) or "the module"
         lines.append(f"  {result.status.upper()} ({result.severity}) at {where}: {_for_pytest(result.message)}")
@@ -547,7 +548,7 @@ def _runtime_workers(config: pytest.Config) -> list:
 
 def _place(result: Result) -> str:
     """``default``, ``{train}``, ``{train}/default``, or '' for the module."""
-    tags = None if result.tags is None else "{" + ",".join(result.tags) + "}"
+    tags = None if result.tags is None else compact_tag_set(result.tags)
     if result.signature is None:
         return tags or ""
     if not result.tags:  # the inference graph {}, which signature rules judge

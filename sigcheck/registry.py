@@ -16,7 +16,7 @@ import threading
 import time
 
 from .config import Config
-from .errors import UsageError
+from .errors import UsageError, one_line
 from .render.jsonl import line
 from .results import Report, worse_exit_code
 
@@ -51,7 +51,7 @@ def run_scan(handles, config: Config, *, outputs, details: bool = False, resume=
                 if report.error is not None:
                     if progress is not None:
                         progress.clear()
-                    message = " ".join(report.error.message.split())
+                    message = one_line(report.error.message)
                     if not message.startswith(report.module):
                         message = f"{report.module}: {message}"
                     print(f"sigcheck: error: {message}", file=sys.stderr)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import tarfile
 import tempfile
-import zlib
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from .errors import ResolveError
+from .errors import ResolveError, one_line
+
+if TYPE_CHECKING:
+    import tarfile
 
 DEFAULT_MAX_ARCHIVE_BYTES = 4 * 1024**3
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
@@ -66,6 +67,9 @@ def extract_archive(archive: str, dest: str, *, max_bytes: int) -> str:
     Two streaming passes: the first reads every member header (and skips the
     data) and refuses the archive if any member is unsafe or the total is too
     big; only then does the second write anything."""
+    import tarfile  # here, not at the top: a local module's check never opens an archive
+    import zlib
+
     try:
         _validate_members(archive, max_bytes)
         root = os.path.join(dest, "module")
@@ -86,6 +90,8 @@ def extract_archive(archive: str, dest: str, *, max_bytes: int) -> str:
 
 def _validate_members(archive: str, max_bytes: int) -> None:
     """Refuse the archive on its first unsafe member header, before anything is written."""
+    import tarfile
+
     total = 0
     with tarfile.open(archive, mode="r|*") as tar:
         for member in tar:
@@ -148,7 +154,7 @@ def _resolve_url(handle: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import __version__
+from .vocabulary import SEVERITIES, STATUSES, spec_url
 
 SCHEMA = "sigcheck-report/1"
-STATUSES = ("pass", "fail", "warn", "skip", "error")
-VERDICTS = ("pass", "fail", "error", "not-applicable", "incomplete")
-FAIL_ON = ("error", "warning")
+FAIL_ON = SEVERITIES
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -38,6 +37,16 @@ class Result:
     signature: Optional[str] = None
     location: Optional[str] = None  # logical path, e.g. tags[]/signatures/default/inputs/images
     evidence: Optional[str] = None  # which half found it, a measured figure, ...
+    # The rule's category (``security``...), stamped by the engine for renderers; not in the JSON.
+    category: Optional[str] = field(default=None, compare=False)
+
+    @property
+    def spec_url(self) -> str:
+        """The spec section as a URL; a section this sigcheck does not know stays as written."""
+        try:
+            return spec_url(self.spec)
+        except KeyError:
+            return self.spec
 
     def to_json(self) -> dict:
         return {
@@ -58,7 +67,18 @@ class Result:
         tags = data.get("tags")
         return cls(rule=data["rule"], name=data["name"], severity=data["severity"], status=data["status"],
                    message=data["message"], spec=data["spec"], tags=None if tags is None else tuple(tags),
-                   signature=data.get("signature"), location=data.get("location"), evidence=data.get("evidence"))
+                   signature=data.get("signature"), location=data.get("location"), evidence=data.get("evidence"),
+                   category=_category(data["rule"]))
+
+
+def _category(code: str) -> Optional[str]:
+    """A result read back (cache, --resume) gets its rule's category again, as if the engine had stamped it."""
+    from .rules import rule_by_code
+
+    try:
+        return rule_by_code(code).category
+    except KeyError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ def rule_text(rule) -> str:
         _indent(rule.why),
         "",
         f"Spec: {rule.spec_url}",
+        f"Check: {check_location(rule)}",
         "",
         "Passes:",
         _indent(rule.example_pass),
@@ -105,6 +106,11 @@ def rule_text(rule) -> str:
         for key, value in rule.options.items():
             lines.append(f"  {key} = {_option_text(value)}")
     return "\n".join(lines) + "\n"
+
+
+def check_location(rule) -> str:
+    """``sigcheck/checks/img.py:input_dtype``: where the rule's check function lives."""
+    return f"{rule.check.__module__.replace('.', '/')}.py:{rule.check.__qualname__}"
 
 
 def _indent(text: str) -> str:

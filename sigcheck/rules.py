@@ -16,13 +16,13 @@ from types import MappingProxyType
 from typing import Callable, Mapping
 
 from .bundled import rules_dir
+from .vocabulary import SEVERITIES, SPEC_URLS, spec_url
 
 try:
     import tomllib
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
-SEVERITIES = ("error", "warning")
 STAGES = ("static", "runtime")
 # module: needs only the files; graph: needs a meta graph; image: needs an image signature
 SCOPES = ("module", "graph", "image")
@@ -31,11 +31,6 @@ NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED = ("code", "name", "category", "severity", "stage", "scope", "summary", "why", "spec",
             "example_pass", "example_fail")
 OPTIONAL = ("options", "runtime_half")
-
-SPEC_URLS = {
-    "images": "https://www.tensorflow.org/hub/common_signatures/images",
-    "tf1-hub-format": "https://www.tensorflow.org/hub/tf1_hub_module",
-}
 
 
 @dataclass(frozen=True)
@@ -64,9 +59,7 @@ class Rule:
 
     @property
     def spec_url(self) -> str:
-        page, _, anchor = self.spec.partition("#")
-        base = SPEC_URLS[page]
-        return f"{base}#{anchor}" if anchor else base
+        return spec_url(self.spec)
 
 
 class RuleDefinitionError(Exception):

@@ -149,3 +149,40 @@ def test_python_dash_m_works(modules):
     proc = subprocess.run([sys.executable, "-m", "sigcheck", "--static", modules.build("fv-conformant")],
                           capture_output=True, text=True, cwd="/")
     assert proc.returncode == 0 and "PASS" in proc.stdout
+
+
+def test_a_subcommand_is_one_entry_in_the_command_table(monkeypatch, capsys):
+    """What adding `sigcheck diff` or `sigcheck snapshot` takes: an entry in COMMANDS, its options with it."""
+    from sigcheck import cli
+
+    seen = {}
+
+    def hello(args):
+        seen.update(words=cli._words(args, "hello", 1), greeting=args.greeting, static=args.static)
+        return 0
+
+    monkeypatch.setitem(cli.COMMANDS, "hello", cli.Command(
+        "hello", "NAME", "greets a module", hello, options=(cli.Option(("--greeting",), {"default": "hi"}),)))
+    assert cli.main(["--static", "hello", "you", "--greeting", "yo"]) == 0
+    assert seen == {"words": ["you"], "greeting": "yo", "static": True}
+    assert "'sigcheck hello NAME' greets a module" in " ".join(cli.build_parser().format_help().split())
+    assert cli.main(["rules", "--greeting", "yo"]) == 2
+    assert cli.main(["hello"]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == ["sigcheck: error: --greeting applies to 'sigcheck hello', not 'sigcheck rules'",
+                      "sigcheck: error: 'sigcheck hello' takes 1 argument(s), not 0"]
+
+
+def test_a_static_json_check_imports_no_rich_numpy_or_tensorflow(modules):
+    """The pre-commit hook's path pays only for what it uses: no terminal library, no arrays, no TensorFlow."""
+    import subprocess
+    import sys
+
+    code = ("import io, sys, contextlib\n"
+            "from sigcheck.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    code = main(['--static', '--format', 'json', sys.argv[1]])\n"
+            "print(code, sorted(m for m in ('rich', 'numpy', 'tensorflow') if m in sys.modules))\n")
+    run = subprocess.run([sys.executable, "-c", code, modules.build("img302-uint8-input")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.stdout.split(maxsplit=1) == ["1", "[]\n"], run.stderr

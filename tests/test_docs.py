@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpers import REPO, run_sigcheck
-from sigcheck.ruledocs import rules_markdown
+from sigcheck.ruledocs import check_location, rules_markdown
 from sigcheck.rules import load_rules
 
 
@@ -33,6 +33,13 @@ def test_explain_prints_a_rules_documentation():
     assert "extra_allowed_ops = []" in options.stdout
     unknown = run_sigcheck("explain", "XYZ999")
     assert unknown.returncode == 2 and "unknown rule" in unknown.error_lines[0]
+
+
+def test_explain_says_where_each_check_lives():
+    assert "Check: sigcheck/checks/img.py:input_dtype\n" in run_sigcheck("explain", "IMG302").stdout
+    for rule in load_rules():
+        path, _, function = check_location(rule).partition(":")
+        assert f"\ndef {function}(" in (REPO / path).read_text(), rule.code
 
 
 def test_readme_documents_every_rule_and_exit_code():

@@ -17,7 +17,7 @@ def test_reads_tag_sets_signatures_attachments_and_graph(modules):
     facts = read_module(modules.build("fv-conformant"))
     assert facts.module_def.present and facts.module_def.format == 3 and facts.module_def.required_features == ()
     assert facts.tag_sets == ((), ("train",))
-    assert facts.has_variables and "variables/variables.index" in facts.files
+    assert facts.has_variables and facts.checkpoint
     primary = facts.primary
     assert primary.signature_names == ("default", "image_feature_vector")
     images = primary.signature("default").input("images")

@@ -7,7 +7,7 @@ to JSON without touching protobuf or TensorFlow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple, Optional
 
@@ -46,10 +46,6 @@ class TensorFacts:
     def fetched(self) -> tuple:
         """Names of the tensors that fetching this TensorInfo runs (may include "")."""
         return self.components or (self.name or "",)
-
-    @property
-    def rank(self) -> Optional[int]:
-        return None if self.shape is None else len(self.shape)
 
     @property
     def op_name(self) -> Optional[str]:
@@ -110,7 +106,6 @@ class NodeFacts(NamedTuple):
     # of its attributes (func, list(func), and the attrs nested in those), sorted.
     functions: tuple = ()
     values: Optional[tuple] = None  # values of a small numeric Const (up to 16 elements)
-    text: Optional[str] = None  # value of a string scalar Const
     problem: Optional[str] = None  # why TensorFlow could not build this node (a malformed Const value)
 
 
@@ -274,11 +269,9 @@ class ModuleFacts:
     path: str
     module_def: ModuleDefFacts
     meta_graphs: tuple  # of MetaGraphFacts, in file order
-    schema_version: int = 0
     has_variables: bool = False  # variables/variables.index exists
     checkpoint: Optional[tuple] = None  # of facts.checkpoint.CheckpointEntry, read from variables.index
     checkpoint_problem: Optional[str] = None  # why variables.index could not be read
-    files: tuple = field(default=())  # relative paths of the module's files
 
     @property
     def tag_sets(self) -> tuple:

@@ -13,7 +13,7 @@ import struct
 
 from google.protobuf.message import DecodeError
 
-from ..errors import ReadError
+from ..errors import ReadError, one_line
 from . import protos
 from .checkpoint import CheckpointError, read_index
 from .collector import collector_paused
@@ -77,9 +77,7 @@ def read_module(path: str) -> ModuleFacts:
         path=path,
         module_def=read_module_def(os.path.join(path, MODULE_DEF)),
         meta_graphs=meta_graphs,
-        schema_version=saved_model.saved_model_schema_version,
         has_variables=os.path.isfile(index),
-        files=_list_files(path),
         checkpoint=checkpoint,
         checkpoint_problem=problem,
     )
@@ -110,18 +108,7 @@ def read_module_def(path: str) -> ModuleDefFacts:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _list_files(root: str, limit: int = 10_000) -> tuple:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            found.append(os.path.relpath(os.path.join(dirpath, name), root))
-            if len(found) >= limit:
-                return tuple(found)
-    return tuple(found)
+    return one_line(exc) or type(exc).__name__
 
 
 def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
@@ -274,16 +261,16 @@ def _nodes_facts(nodes, search_attrs: bool) -> tuple:
         if search_attrs or op == "Const" or op in FUNCTION_CALLING_OPS:
             append(_node_facts(node, search_attrs, op))
         else:
-            append(make(NodeFacts, (node.name, op, tuple(node.input), (), None, None, None)))
+            append(make(NodeFacts, (node.name, op, tuple(node.input), (), None, None)))
     return tuple(found)
 
 
 def _node_facts(node, search_attrs: bool, op: str) -> NodeFacts:
-    values = text = problem = None
+    values = problem = None
     if op == "Const" and "value" in node.attr:
-        values, text, problem = _const_values(node.attr["value"].tensor)
+        values, problem = _const_values(node.attr["value"].tensor)
     functions = _function_references(node.attr) if search_attrs or op in FUNCTION_CALLING_OPS else ()
-    return NodeFacts(node.name, op, tuple(node.input), functions, values, text, problem)
+    return NodeFacts(node.name, op, tuple(node.input), functions, values, problem)
 
 
 def _function_references(attrs) -> tuple:
@@ -315,35 +302,31 @@ _MAX_ELEMENTS = 2**63 - 1
 
 
 def _const_values(tensor):
-    """(values, text, problem) of a Const's value.
+    """(values, problem) of a Const's value.
 
-    ``values`` for a small numeric tensor, ``text`` for a string scalar, and
-    ``problem`` when TensorFlow could not make a tensor of it.  The element
+    ``values`` for a small numeric tensor, and ``problem`` when TensorFlow could not make a tensor of it.  The element
     count is never materialised: a hostile shape may claim 2^62 elements per
     dimension, and the cost must stay linear in the bytes actually present.
     """
     count, problem = _element_count(tensor.tensor_shape)
     if problem:
-        return None, None, problem
+        return None, problem
     fmt = _CONTENT_FORMATS.get(tensor.dtype)
     content = tensor.tensor_content
     if content and fmt:
         expected = count * struct.calcsize(fmt)
         if len(content) != expected:
-            return None, None, f"tensor_content holds {len(content)} bytes; its shape needs {expected}"
+            return None, f"tensor_content holds {len(content)} bytes; its shape needs {expected}"
     if count > _MAX_VALUES:
-        return None, None, None
-    if tensor.string_val:
-        raw = tensor.string_val[0]
-        return None, raw.decode("utf-8", "replace") if len(tensor.string_val) == 1 else None, None
+        return None, None
     for repeated in (tensor.float_val, tensor.double_val, tensor.int_val, tensor.int64_val):
         if len(repeated):
             # TensorFlow takes the first ``count`` values and repeats the last one to fill the shape.
             found = [float(v) for v in repeated[:count]]
-            return (tuple(found + [found[-1]] * (count - len(found))) if found else ()), None, None
+            return (tuple(found + [found[-1]] * (count - len(found))) if found else ()), None
     if content and fmt:
-        return tuple(float(v) for v in struct.unpack(f"<{count}{fmt}", content)), None, None
-    return None, None, None
+        return tuple(float(v) for v in struct.unpack(f"<{count}{fmt}", content)), None
+    return None, None
 
 
 def _element_count(shape) -> tuple:

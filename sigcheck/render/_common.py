@@ -1,8 +1,8 @@
-"""What the CI renderers (junit, sarif, gitlab, markdown, github, concise) say the same way.
+"""Where the CI renderers (junit, sarif, gitlab, markdown, github, concise) point a result.
 
-A result is named identically everywhere -- ``IMG302 input-dtype
-[image_feature_vector]`` -- so a JUnit test case, a GitHub annotation and a
-Markdown row can be matched by eye.  The module has no source lines, so every
+(How a result is *named* -- ``IMG302 input-dtype [image_feature_vector]`` --
+is ``sigcheck/vocabulary.py``, shared with the terminal and the pytest plugin.)
+The module has no source lines, so every
 renderer points at the file a result is about (``saved_model.pb``, or
 ``tfhub_module.pb`` for the module definition) inside the module as given.
 """
@@ -14,37 +14,9 @@ import os
 import posixpath
 import re
 
-from ..facts.model import format_tags
-from ..rules import rule_by_code
+from ..vocabulary import MODULE_FILES
 
-NOTEWORTHY = ("fail", "warn", "error")  # the statuses CI should show; pass and skip are counted only
-MODULE_FILES = ("saved_model.pb", "tfhub_module.pb")
-VERDICT_LABELS = {"pass": "PASS", "fail": "FAIL", "not-applicable": "NOT AN IMAGE MODULE", "error": "ERROR",
-                  "incomplete": "INCOMPLETE"}
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-
-
-def scope(result) -> str:
-    """Where in the module a result is: signature, tag set (when not the obvious {}), or ''."""
-    parts = []
-    if result.signature:
-        parts.append(result.signature)
-    if result.tags is not None and (result.tags or not result.signature):
-        parts.append(format_tags(result.tags))
-    return " ".join(parts)
-
-
-def title(result) -> str:
-    """``IMG302 input-dtype [image_feature_vector]``: unique within a module's results."""
-    where = scope(result)
-    return f"{result.rule} {result.name}" + (f" [{where}]" if where else "")
-
-
-def message(result) -> str:
-    """The result's message; for ``error`` saying that the rule was not judged at all."""
-    if result.status == "error":
-        return f"the check did not complete: {result.message}"
-    return result.message
 
 
 def artifact_file(result) -> str:
@@ -57,15 +29,9 @@ def logical_location(result):
     return None if result.location in MODULE_FILES else result.location
 
 
-def spec_link(result) -> str:
-    """The spec section as a URL (``images#input`` -> https://www.tensorflow.org/...#input)."""
-    try:
-        return rule_by_code(result.rule).spec_url
-    except KeyError:  # a result of a rule this sigcheck does not know: keep what it said
-        return result.spec
-
-
-def is_url(handle: str) -> bool:
+def is_remote(handle: str) -> bool:
+    """Any ``scheme://`` handle (http, gs, hf...): it has no path relative to a directory.
+    Broader than ``resolve.is_url``, which is what sigcheck itself downloads."""
     return bool(_URL.match(handle))
 
 
@@ -76,15 +42,9 @@ def artifact_path(module: str, filename: str = "") -> str:
     extracted directory is gone by the time anyone reads the report, and the
     handle is what the user recognises.
     """
-    if is_url(module):
+    if is_remote(module):
         return "/".join(filter(None, [module.rstrip("/"), filename]))
     return posixpath.join(posixpath.normpath(module.replace(os.sep, "/")), filename).rstrip("/") or "/"
-
-
-def counts(summary: dict) -> str:
-    """``1 fail, 33 pass, 2 skip``: what went wrong first, zeros left out."""
-    order = ("fail", "error", "warn", "pass", "skip")
-    return ", ".join(f"{summary[s]} {s}" for s in order if summary.get(s)) or "no results"
 
 
 def fingerprint(module: str, result) -> str:
@@ -99,7 +59,7 @@ def relative_to_root(module: str, filename: str = "", root=None):
     None for URLs and for paths outside ``root``: code-scanning and merge-request
     dashboards match findings to repository files by repository-relative paths,
     and an absolute path (``/tmp/...``, ``/builds/...``) never matches one."""
-    if is_url(module):
+    if is_remote(module):
         return None
     root = os.path.abspath(root or os.getcwd())
     path = os.path.abspath(os.path.join(module, filename)) if filename else os.path.abspath(module)

@@ -10,15 +10,15 @@ fail the run by default.
 
 from __future__ import annotations
 
-from ..facts.model import format_tags
-from ._common import NOTEWORTHY, artifact_path, message
+from ..vocabulary import NOTEWORTHY, escape_newlines, message, tag_set
+from ._common import artifact_path
 
 
 def where(result) -> str:
     """``{}/default``: the tag set and signature a result is about; ``module`` for the module as a whole."""
     parts = []
     if result.tags is not None:
-        parts.append(format_tags(result.tags))
+        parts.append(tag_set(result.tags))
     if result.signature:
         parts.append(result.signature)
     return "/".join(parts) or "module"
@@ -28,18 +28,15 @@ def line(module: str, result) -> str:
     text = message(result)
     if result.status == "warn":
         text = f"warning: {text}"
-    return _one_line(f"{artifact_path(module)}: {where(result)}: {result.rule} {result.name}: {text}")
+    return escape_newlines(f"{artifact_path(module)}: {where(result)}: {result.rule} {result.name}: {text}")
 
 
 def render(reports, **_options) -> str:
     lines = []
     for report in reports:
         if report.error is not None:
-            lines.append(_one_line(f"{artifact_path(report.module)}: could not be read ({report.error.type}): "
-                                   f"{report.error.message}"))
+            lines.append(escape_newlines(f"{artifact_path(report.module)}: could not be read ({report.error.type}): "
+                                        f"{report.error.message}"))
         lines += [line(report.module, r) for r in report.results if r.status in NOTEWORTHY]
     return "".join(f"{text}\n" for text in lines)
 
-
-def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")

@@ -15,7 +15,8 @@ message containing a newline could start a command of its own.
 
 from __future__ import annotations
 
-from ._common import NOTEWORTHY, VERDICT_LABELS, artifact_file, artifact_path, counts, message, title
+from ..vocabulary import NOTEWORTHY, VERDICT_LABELS, counts, escape_newlines, message, title
+from ._common import artifact_file, artifact_path
 
 _COMMANDS = {"fail": "error", "error": "error", "warn": "warning"}
 
@@ -53,4 +54,4 @@ def _summary(reports) -> str:
         return f"{report.module}: {VERDICT_LABELS[report.verdict]} ({detail})"
 
     line = "sigcheck: " + "; ".join(one(report) for report in reports)
-    return line.replace("\r", "\\r").replace("\n", "\\n")  # one line, so it can never start a command
+    return escape_newlines(line)  # one line, so it can never start a command

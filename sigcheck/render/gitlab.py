@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..rules import rule_by_code
-from ._common import NOTEWORTHY, artifact_file, artifact_path, fingerprint, message, relative_to_root, scope
+from ..vocabulary import NOTEWORTHY, message, scope
+from ._common import artifact_file, artifact_path, fingerprint, relative_to_root
 
 
 def severity(result) -> str:
@@ -30,11 +30,7 @@ def severity(result) -> str:
         return "minor"
     if result.status == "error":
         return "info"
-    try:
-        security = rule_by_code(result.rule).category == "security"
-    except KeyError:
-        security = False
-    return "critical" if security else "major"
+    return "critical" if result.category == "security" else "major"
 
 
 def path(module: str, filename: str, root) -> str:

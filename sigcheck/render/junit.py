@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from ._common import counts, message, spec_link, title
+from ..vocabulary import counts, message, title
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _STATUS_ELEMENT = {"fail": "failure", "error": "error", "skip": "skipped"}
@@ -84,7 +84,7 @@ def _case(module: str, result) -> ET.Element:
         group = "module"
     case = ET.Element("testcase", classname=f"{module}.{_ident(group.replace('.', '_'))}", name=_text(title(result)),
                       time="0")
-    detail = _text(f"{result.rule} {result.name}: {message(result)}\nspec: {spec_link(result)}"
+    detail = _text(f"{result.rule} {result.name}: {message(result)}\nspec: {result.spec_url}"
                    + (f"\nlocation: {result.location}" if result.location else "")
                    + (f"\nevidence: {result.evidence}" if result.evidence else ""))
     element = _STATUS_ELEMENT.get(result.status)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ..facts.model import format_tags
-from ._common import NOTEWORTHY, VERDICT_LABELS, counts
+from ..vocabulary import NOTEWORTHY, STATUSES, VERDICT_LABELS, VERDICT_ORDER, counts, tag_set
 
 _COLUMNS = ("Status", "Rule", "Name", "Tag set", "Signature", "Message")
 
@@ -63,11 +62,11 @@ def _table(header, rows) -> str:
 
 
 def _overview(reports) -> str:
-    worst = max(reports, key=lambda r: ("pass", "not-applicable", "incomplete", "fail", "error").index(r.verdict))
+    worst = max(reports, key=lambda r: VERDICT_ORDER.index(r.verdict))
     rows = [[code_cell(r.module), VERDICT_LABELS[r.verdict], *(str(r.summary[s]) for s in r.summary)]
             for r in reports]
     return (f"## sigcheck: {VERDICT_LABELS[worst.verdict]} ({len(reports)} modules)\n\n"
-            + _table(("Module", "Verdict", "Pass", "Fail", "Warn", "Skip", "Error"), rows))
+            + _table(("Module", "Verdict", *(s.capitalize() for s in STATUSES)), rows))
 
 
 def _module(report) -> str:
@@ -75,7 +74,7 @@ def _module(report) -> str:
     if report.error is not None:
         return f"{heading}\n\nThe module could not be read ({report.error.type}): {cell(report.error.message)}"
     parts = [heading, _facts(report.facts)]
-    rows = [[r.status.upper(), r.rule, r.name, cell("" if r.tags is None else format_tags(r.tags)),
+    rows = [[r.status.upper(), r.rule, r.name, cell("" if r.tags is None else tag_set(r.tags)),
              cell(r.signature), cell(r.message)] for r in report.results if r.status in NOTEWORTHY]
     if rows:
         parts.append(_table(_COLUMNS, rows))
@@ -88,7 +87,7 @@ def _facts(facts: dict) -> str:
     n = facts.get("num_outputs")
     items = [
         cell(facts.get("format", "unknown format")),
-        "tag sets " + (", ".join(code(format_tags(t)) for t in facts.get("tag_sets", [])) or "none"),
+        "tag sets " + (", ".join(code(tag_set(t)) for t in facts.get("tag_sets", [])) or "none"),
         "image size " + (f"{size['height']}x{size['width']}" if size else "unknown"),
         f"N = {n if n is not None else 'unknown'}",
     ]

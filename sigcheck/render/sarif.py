@@ -39,9 +39,9 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..results import worst_exit_code
-from ..rules import SPEC_URLS, load_rules
-from ._common import (NOTEWORTHY, artifact_file, artifact_path, fingerprint, is_url, logical_location, message,
-                      relative_to_root, scope)
+from ..rules import load_rules
+from ..vocabulary import NOTEWORTHY, SPEC_URLS, message, scope
+from ._common import artifact_file, artifact_path, fingerprint, is_remote, logical_location, relative_to_root
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 # sigcheck has no home page of its own yet: point at the conventions it enforces.
@@ -161,7 +161,7 @@ def artifact_location(module: str, filename: str, root: str) -> dict:
 
 def uri(module: str, filename: str = "") -> str:
     """A URI reference for ``filename`` in ``module``: percent-encoded, relative if the handle was."""
-    if is_url(module):
+    if is_remote(module):
         return quote(artifact_path(module, filename), safe=":/?#[]@!$&'()*+,;=%~")
     if os.path.isabs(module):
         return pathlib.Path(module, filename).as_uri()

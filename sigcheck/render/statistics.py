@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from ._common import NOTEWORTHY
+from ..vocabulary import NOTEWORTHY
 
 
 def counts(reports) -> list:

@@ -14,20 +14,17 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..facts.model import format_tags
+from ..vocabulary import (COUNTED_ONLY, NOTEWORTHY, STATUSES, VERDICT_LABELS, about_file, compact_tag_set, counts,
+                          tag_set)
 
 STYLES = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim", "error": "bold magenta"}
-VERDICT_TEXT = {
-    "pass": ("PASS", "bold green", "the module follows the Common Signatures for Images"),
-    "fail": ("FAIL", "bold red", "the module violates the conventions"),
-    "not-applicable": ("NOT AN IMAGE MODULE", "bold yellow",
-                       "no image signature: image rules were skipped"),
-    "error": ("ERROR", "bold magenta", "the module could not be read"),
-    "incomplete": ("INCOMPLETE", "bold magenta", "no violation found, but some checks could not complete"),
+VERDICT_TEXT = {  # verdict -> (style, meaning); the label is VERDICT_LABELS'
+    "pass": ("bold green", "the module follows the Common Signatures for Images"),
+    "fail": ("bold red", "the module violates the conventions"),
+    "not-applicable": ("bold yellow", "no image signature: image rules were skipped"),
+    "error": ("bold magenta", "the module could not be read"),
+    "incomplete": ("bold magenta", "no violation found, but some checks could not complete"),
 }
-
-
-NOTEWORTHY = ("fail", "warn", "error")
 
 
 def render(reports, *, color: bool = False, width: int = None, details: bool = False, **_options) -> str:
@@ -62,10 +59,9 @@ def render_report(report, details: bool = True) -> list:
     parts = [header(report)]
     if any(r.status in NOTEWORTHY for r in report.results):
         parts.append(results_table(report, only=NOTEWORTHY))
-    hidden = [s for s in ("pass", "skip") if report.summary[s]]
-    if hidden:
-        counts = ", ".join(f"{report.summary[s]} {s}" for s in hidden)
-        parts.append(Text(f"Not shown: {counts} (--details lists every rule)", style="dim"))
+    if any(report.summary[s] for s in COUNTED_ONLY):
+        hidden = counts(report.summary, COUNTED_ONLY)
+        parts.append(Text(f"Not shown: {hidden} (--details lists every rule)", style="dim"))
     return parts + [verdict_line(report)]
 
 
@@ -82,7 +78,7 @@ def header(report) -> Table:
     rows = [
         ("Module", report.module),
         ("Format", facts.get("format", "?")),
-        ("Tag sets", ", ".join(format_tags(t) for t in facts.get("tag_sets", [])) or "none"),
+        ("Tag sets", ", ".join(tag_set(t) for t in facts.get("tag_sets", [])) or "none"),
         ("Image signatures", ", ".join(facts.get("image_signatures", [])) or "none (not an image module)"),
         ("Image size", size_text),
         ("Outputs (N)", str(facts.get("num_outputs") if facts.get("num_outputs") is not None else "unknown")),
@@ -99,8 +95,8 @@ def header(report) -> Table:
 def _group_key(result) -> str:
     if result.signature:
         return f"signature {result.signature}"
-    if result.tags is not None and result.rule not in ("HUB101", "HUB102"):
-        return "tag set {" + ", ".join(result.tags) + "}"
+    if result.tags is not None and not about_file(result):
+        return "tag set " + tag_set(result.tags)
     return "module"
 
 
@@ -151,7 +147,7 @@ def _rows(results) -> list:
     """Table rows; consecutive skips with the same reason fold into one row."""
     rows = []
     for result in results:
-        tags = "" if result.tags is None else "{" + ",".join(result.tags) + "}"
+        tags = "" if result.tags is None else compact_tag_set(result.tags)
         previous = rows[-1] if rows else None
         if previous and result.status == "skip" == previous[0] and previous[4] == result.message:
             previous[1].append(result.rule)
@@ -167,13 +163,12 @@ def _rows(results) -> list:
 
 
 def verdict_line(report) -> Text:
-    label, style, meaning = VERDICT_TEXT[report.verdict]
-    counts = report.summary
-    detail = ", ".join(f"{counts[s]} {s}" for s in ("pass", "fail", "warn", "skip", "error") if counts[s])
+    style, meaning = VERDICT_TEXT[report.verdict]
+    detail = counts(report.summary, STATUSES, none="")
     note = ""
-    if report.fail_on == "warning" and counts["warn"]:
+    if report.fail_on == "warning" and report.summary["warn"]:
         note = " (--fail-on warning)"
-    return Text.assemble((label, style), f": {meaning}{note} — {detail}")
+    return Text.assemble((VERDICT_LABELS[report.verdict], style), f": {meaning}{note} — {detail}")
 
 
 def summary_table(reports) -> Group:
@@ -181,19 +176,18 @@ def summary_table(reports) -> Group:
                   show_edge=False)
     table.add_column("Module", overflow="fold", ratio=1)  # a path is folded, never cut to "…/sav…"
     table.add_column("Verdict", no_wrap=True)
-    for status in ("pass", "fail", "warn", "skip", "error"):
+    for status in STATUSES:
         table.add_column(status, justify="right", no_wrap=True)
     errors = []
     for report in reports:
-        label, style, _ = VERDICT_TEXT[report.verdict]
-        counts = report.summary
+        label, style = VERDICT_LABELS[report.verdict], VERDICT_TEXT[report.verdict][0]
         if report.error is not None:  # its message goes under the table, not into the count columns
             table.add_row(report.module, Text(label, style=style), "", "", "", "", "")
             errors.append(Text.assemble((f"{report.module}: ", "bold"), ("ERROR ", style), report.error.message))
         else:
-            table.add_row(report.module, Text(label, style=style), *(str(counts[s]) for s in counts))
+            table.add_row(report.module, Text(label, style=style), *(str(report.summary[s]) for s in STATUSES))
     verdicts = [r.verdict for r in reports]
-    line = ", ".join(f"{verdicts.count(v)} {VERDICT_TEXT[v][0].lower()}" for v in VERDICT_TEXT if v in verdicts)
+    line = ", ".join(f"{verdicts.count(v)} {VERDICT_LABELS[v].lower()}" for v in VERDICT_TEXT if v in verdicts)
     sandboxes = sorted({r.facts["sandbox"] for r in reports if r.facts.get("sandbox")})
     if sandboxes:  # only modules that ran had one
         line += f"; sandbox: {' / '.join(sandboxes)}"

@@ -26,7 +26,6 @@ class Run:
     shapes: dict  # tensor -> tuple
     finite: dict  # tensor -> bool
     values: dict  # tensor -> np.ndarray (default outputs only)
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,6 @@ class TagSetRun:
     load_error: Optional[str] = None
     variables_error: Optional[str] = None
     variables: int = 0
-    load_seconds: float = 0.0
     probes: dict = field(default_factory=dict)  # input tensor -> {probe name: ProbeResult}
 
     @property
@@ -61,7 +59,6 @@ class TagSetRun:
 class Observations:
     plan: Plan
     tag_sets: tuple  # of TagSetRun
-    seconds: float = 0.0
 
     def for_tags(self, tags) -> Optional[TagSetRun]:
         return next((t for t in self.tag_sets if t.tags == tuple(tags)), None)
@@ -81,7 +78,7 @@ class Observations:
         return group.tensor(signature, key) if group else None
 
 
-def load_observations(plan: Plan, out_dir: str, seconds: float) -> Observations:
+def load_observations(plan: Plan, out_dir: str) -> Observations:
     with open(os.path.join(out_dir, "observations.json"), encoding="utf-8") as f:
         raw = json.load(f)
     with np.load(os.path.join(out_dir, "observations.npz"), allow_pickle=False) as npz:
@@ -99,10 +96,9 @@ def load_observations(plan: Plan, out_dir: str, seconds: float) -> Observations:
             load_error=entry.get("load_error"),
             variables_error=entry.get("variables_error"),
             variables=entry.get("variables", 0),
-            load_seconds=entry.get("seconds", 0.0),
             probes=probes,
         ))
-    return Observations(plan, tuple(tag_sets), seconds)
+    return Observations(plan, tuple(tag_sets))
 
 
 def _probe(raw: dict, prefix: str, arrays: dict) -> ProbeResult:
@@ -115,7 +111,6 @@ def _probe(raw: dict, prefix: str, arrays: dict) -> ProbeResult:
             shapes={t: tuple(o["shape"]) for t, o in outputs.items()},
             finite={t: o["finite"] for t, o in outputs.items()},
             values=values,
-            seconds=run.get("seconds", 0.0),
         ))
     images = tuple(raw["images"])
     return ProbeResult(raw["name"], images, raw["scale"], tuple(runs), raw.get("error"),
