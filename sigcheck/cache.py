@@ -27,6 +27,7 @@ from typing import Optional
 from . import __version__
 from .resolve import is_archive, is_url
 from .results import Report
+from .rules import category_of
 
 ENTRY_SCHEMA = "sigcheck-cache/1"
 _CHUNK = 1 << 20
@@ -152,7 +153,7 @@ class ReportCache:
                 entry = json.load(f)
             if entry.get("schema") != ENTRY_SCHEMA or entry.get("key") != key:
                 return None
-            return Report.from_json(entry["report"])
+            return Report.from_json(entry["report"], category_of)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # missing, half-written by a crashed older version, or tampered: a miss
 

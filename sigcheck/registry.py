@@ -19,6 +19,7 @@ from .config import Config
 from .errors import UsageError, one_line
 from .render.jsonl import line
 from .results import Report, worse_exit_code
+from .rules import category_of
 
 
 def run_scan(handles, config: Config, *, outputs, details: bool = False, resume=None,
@@ -102,7 +103,7 @@ def read_jsonl(path: str, *, keep_reports: bool) -> dict:
         with open(path, encoding="utf-8") as f:
             for text in f:
                 try:
-                    report = Report.from_json(json.loads(text))
+                    report = Report.from_json(json.loads(text), category_of)
                 except ValueError:
                     continue
                 found[report.module] = report if keep_reports else report.exit_code

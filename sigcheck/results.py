@@ -63,22 +63,14 @@ class Result:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Result":
+    def from_json(cls, data: dict, category_of=None) -> "Result":
+        """``category_of(code)`` gives a result read back (cache, --resume) its rule's category again,
+        as if the engine had stamped it (the category is not in the JSON)."""
         tags = data.get("tags")
         return cls(rule=data["rule"], name=data["name"], severity=data["severity"], status=data["status"],
                    message=data["message"], spec=data["spec"], tags=None if tags is None else tuple(tags),
                    signature=data.get("signature"), location=data.get("location"), evidence=data.get("evidence"),
-                   category=_category(data["rule"]))
-
-
-def _category(code: str) -> Optional[str]:
-    """A result read back (cache, --resume) gets its rule's category again, as if the engine had stamped it."""
-    from .rules import rule_by_code
-
-    try:
-        return rule_by_code(code).category
-    except KeyError:
-        return None
+                   category=category_of(data["rule"]) if category_of else None)
 
 
 @dataclass(frozen=True)
@@ -153,7 +145,7 @@ class Report:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Report":
+    def from_json(cls, data: dict, category_of=None) -> "Report":
         """The Report a ``sigcheck-report/1`` document was rendered from (cache, --resume).
 
         Raises ValueError for anything else, so a damaged document is never trusted."""
@@ -163,7 +155,7 @@ class Report:
             error = data["error"]
             report = cls(
                 module=data["module"],
-                results=tuple(Result.from_json(r) for r in data["results"]),
+                results=tuple(Result.from_json(r, category_of) for r in data["results"]),
                 facts=data["facts"],
                 error=None if error is None else ErrorInfo(error["type"], error["message"]),
                 image_module=data["verdict"] != "not-applicable",

@@ -136,6 +136,14 @@ def rule_by_code(code: str) -> Rule:
     raise KeyError(code)
 
 
+def category_of(code: str):
+    """The category of the rule ``code``, or None for a code this version does not know."""
+    try:
+        return rule_by_code(code).category
+    except KeyError:
+        return None
+
+
 def matches(code: str, patterns) -> bool:
     """``--select``/``--ignore`` semantics: a code or a prefix of codes (IMG, OUT40)."""
     return any(code.startswith(p.upper()) for p in patterns)

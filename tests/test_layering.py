@@ -3,7 +3,7 @@ own layer or a lower one.
 
 The layers, lowest first (a module belongs to the longest prefix listed):
 
-0. basics     -- errors, results, probes (the probe catalogue and the refusal marker),
+0. basics     -- errors, results, vocabulary (how results are named and ordered), probes (the probe catalogue and the refusal marker),
                  bundled, pytest_rootdir, runtime.tfimport (the one way to import
                  TensorFlow, a leaf used by resolve and the worker), the package itself
 1. resolve    -- handle -> local directory (resolve, changed)
@@ -37,7 +37,7 @@ import sigcheck
 PACKAGE_DIR = os.path.dirname(sigcheck.__file__)
 
 LAYERS = (
-    ("basics", ("sigcheck", "sigcheck.errors", "sigcheck.results", "sigcheck.probes", "sigcheck.bundled",
+    ("basics", ("sigcheck", "sigcheck.errors", "sigcheck.results", "sigcheck.probes", "sigcheck.bundled", "sigcheck.vocabulary",
                 "sigcheck.pytest_rootdir", "sigcheck.runtime.tfimport")),
     ("resolve", ("sigcheck.resolve", "sigcheck.changed")),
     ("facts", ("sigcheck.facts",)),
