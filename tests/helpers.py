@@ -71,6 +71,9 @@ UPDATE_ENV = "SIGCHECK_UPDATE_SNAPSHOTS"
 _NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
 
 
+_PROTOBUF_MARKER = re.compile(r"goo\.gle/debug\w+")
+
+
 def normalised_report(report: dict, modules_root: str, measured=()) -> dict:
     """``report`` without what depends on the machine: the modules' directory, the tool's
     version, the sandbox's kernel ABI; and with every number in the messages of the
@@ -84,6 +87,8 @@ def normalised_report(report: dict, modules_root: str, measured=()) -> dict:
     if "sandbox" in data["facts"]:
         data["facts"]["sandbox"] = "<sandbox>"
     for result in data["results"]:
+        # protobuf's debug strings carry a marker that changes at random (goo.gle/debugstr, /debugproto)
+        result["message"] = _PROTOBUF_MARKER.sub("goo.gle/debug", result["message"])
         if result["rule"] in measured:
             result["message"] = _NUMBER.sub("#", re.sub(r"worst: \S+", "worst: <image>", result["message"]))
     return data
@@ -100,8 +105,19 @@ def assert_snapshot(name: str, data: dict, update: bool) -> None:
         return
     assert path.exists(), f"no snapshot {path.relative_to(REPO)}: run pytest --snapshot-update and review it"
     stored = json.loads(path.read_text())
-    assert data == stored, (f"the report differs from {path.relative_to(REPO)}; if the change is intended, "
-                            "run pytest --snapshot-update and review the diff")
+    assert data == stored, (f"the report differs from {path.relative_to(REPO)}{_first_difference(stored, data)}; "
+                            "if the change is intended, run pytest --snapshot-update and review the diff")
+
+
+def _first_difference(stored: dict, now: dict) -> str:
+    """Where a report first differs from its snapshot, so the failure says what changed."""
+    for key in sorted(set(stored) | set(now)):
+        if key != "results" and stored.get(key) != now.get(key):
+            return f" in {key!r}: was {stored.get(key)!r}, now {now.get(key)!r}"
+    for was, new in zip(stored.get("results", ()), now.get("results", ())):
+        if was != new:
+            return f": result was {was!r}, now {new!r}"
+    return f": {len(stored.get('results', ()))} results were stored, now {len(now.get('results', ()))}"
 
 
 def stale_snapshots(kind: str, names) -> list:

@@ -24,7 +24,8 @@ def imported_by(code: str) -> set:
 
 def test_import_sigcheck_is_cheap_and_a_static_check_never_imports_tensorflow(modules):
     bare = imported_by("import sigcheck")
-    assert {m for m in bare if m.startswith("sigcheck.")} == set()
+    # only bundled (os alone), which finds the checkout's fixtures/ for `import sigcheck.fixtures`
+    assert {m for m in bare if m.startswith("sigcheck.")} <= {"sigcheck.bundled"}
     assert not {"rich", "google.protobuf", "numpy", "tensorflow"} & bare
     path = modules.build("fv-conformant")
     used = imported_by(f"import sigcheck\nassert sigcheck.check({path!r}, static=True).ok")
