@@ -26,7 +26,7 @@ except ImportError:  # Python 3.10
 STAGES = ("static", "runtime")
 # module: needs only the files; graph: needs a meta graph; image: needs an image signature
 SCOPES = ("module", "graph", "image")
-CODE_RE = re.compile(r"^(HUB|SIG|IMG|OUT|RUN|SEC)[1-6]\d\d$")
+CODE_RE = re.compile(r"^[A-Z]{3}[1-9]\d\d$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED = ("code", "name", "category", "severity", "stage", "scope", "summary", "why", "spec",
             "example_pass", "example_fail")
