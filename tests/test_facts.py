@@ -124,3 +124,30 @@ def test_reading_never_imports_tensorflow(modules):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "False"]
+
+
+def test_meta_graphs_with_one_graph_share_its_facts_and_walks(modules, tmp_path, monkeypatch):
+    """Tag sets whose graph_defs are byte-identical are read once and walked once: the report is
+    exactly that of reading and walking each on its own."""
+    import shutil
+
+    from sigcheck.api import check
+    from sigcheck.config import Config
+    from sigcheck.facts import protos, reader
+    from sigcheck.render import renderer
+
+    module = tmp_path / "twins"
+    shutil.copytree(modules.build("sec601-abort"), module)
+    saved_model = protos.SavedModel()
+    saved_model.ParseFromString((module / "saved_model.pb").read_bytes())
+    assert len(saved_model.meta_graphs) == 2
+    saved_model.meta_graphs[1].graph_def.CopyFrom(saved_model.meta_graphs[0].graph_def)
+    (module / "saved_model.pb").write_bytes(saved_model.SerializeToString())
+    facts = read_module(str(module))
+    assert facts.meta_graphs[0].graph is facts.meta_graphs[1].graph
+    shared = renderer("json")([check(str(module), Config(static=True))])
+    monkeypatch.setattr(reader, "_shared_graph_facts", lambda graph_def, graphs: reader._graph_facts(graph_def))
+    assert read_module(str(module)).meta_graphs[0].graph is not read_module(str(module)).meta_graphs[1].graph
+    alone = renderer("json")([check(str(module), Config(static=True))])
+    assert "Abort" in shared
+    assert shared == alone

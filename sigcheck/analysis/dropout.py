@@ -28,7 +28,7 @@ def static_dropout(meta, signature_names, options):
         tensor = signature.output(DEFAULT) if signature else None
         if tensor is not None and tensor.name:
             outputs.append(tensor.name)
-    region = walk_back(meta.graph, outputs, stop=lambda n: n.op in compute, control=False).nodes
+    region = walk_back(meta.graph, outputs, stop_ops=frozenset(compute), control=False).nodes
     inside = [n for n in region if n.op not in compute]
     random = [n for n in inside if n.op in options["random_ops"]]
     masks = [n for n in inside if n.op in options["mask_ops"]]

@@ -35,6 +35,12 @@ def tensor_op_name(tensor_name: str) -> str:
     return tensor_name.split(":", 1)[0]
 
 
+def mark_shared(graph: GraphFacts) -> None:
+    """Note that several meta graphs hold ``graph`` (byte-identical graph_defs, read once): walks
+    over it are then memoised, as each meta graph's rules ask for the same walks again."""
+    graph.__dict__.setdefault("_walks", {})
+
+
 class Malformed(NamedTuple):
     """Something the walk could not follow: ``key`` is the node it was at
     (None for a start), ``problem`` says what is wrong."""
@@ -53,6 +59,7 @@ class Walk:
         self.calls: list = []  # (key of the caller, name) for names that are no library function
         # (scope, name) -> (key of the consumer or caller, how, start); (None, "start", start) for a start
         self._parent: dict = {}
+        self._paths: dict = {}  # key -> path, for a memoised walk asked the same path again
 
     def __iter__(self):
         return iter(self.order)
@@ -69,17 +76,24 @@ class Walk:
     def path(self, scope, name: str) -> list:
         """``["default/Identity (Identity)", "^write_marker (WriteFile)"]``: start node first.
         A step into a function body reads ``=> Fn:node (Op)``."""
+        found = self._paths.get((scope, name))
+        if found is None:
+            found = self._paths[(scope, name)] = tuple(self._path(scope, name))
+        return list(found)
+
+    def _path(self, scope, name: str) -> list:
         steps, key = [], (scope, name)
         parents, graph_nodes, functions = self._parent, self.graph.by_name, self.graph.functions
-        marks = {"control": "^", "call": "=> "}
+        marks = {"control": "^", "call": "=> ", "input": "", "start": ""}
+        append = steps.append
         while key is not None:
             parent, how, _ = parents[key]
             if key[0] is _GRAPH:
                 node = graph_nodes[key[1]]
-                steps.append(f"{marks.get(how, '')}{node.name} ({node.op})")
+                append(f"{marks[how]}{node.name} ({node.op})")
             else:
                 node = self.graph.function_nodes(key[0])[key[1]]
-                steps.append(f"{marks.get(how, '')}{functions[key[0]].name}:{node.name} ({node.op})")
+                append(f"{marks[how]}{functions[key[0]].name}:{node.name} ({node.op})")
             key = parent
         return steps[::-1]
 
@@ -101,6 +115,7 @@ def walk_back(
     start: Iterable[str],
     *,
     stop: Optional[Callable[[NodeFacts], bool]] = None,
+    stop_ops: Optional[frozenset] = None,
     control: bool = True,
     functions: bool = False,
 ) -> Walk:
@@ -108,7 +123,20 @@ def walk_back(
     which ``stop`` is true are reached but not expanded.  With ``functions``,
     the bodies of the library functions nodes may call are walked too: every
     function named by a node's op or by any of its attributes, every definition
-    of that name, every node of a called body counting as reached."""
+    of that name, every node of a called body counting as reached.  Nodes whose op
+    is in ``stop_ops`` are not expanded either (a walk stopped so, or not at all, over
+    a graph several meta graphs share is memoised: the result is the same).  """
+    memo = graph.__dict__.get("_walks") if stop is None else None
+    if memo is not None:
+        start = tuple(start)
+        memo_key = (start, stop_ops, control, functions)
+        if memo_key not in memo:
+            memo[memo_key] = _walk_back(graph, start, stop_ops, control, functions)
+        return memo[memo_key]
+    return _walk_back(graph, start, stop_ops, control, functions, stop)
+
+
+def _walk_back(graph: GraphFacts, start, stop_ops, control: bool, functions: bool, stop=None) -> Walk:
     walk = Walk(graph)
     parent = walk._parent
     queue: deque = deque()  # of (key, node); key = (scope, node name)
@@ -130,7 +158,7 @@ def walk_back(
         key, node = pop()
         scope = key[0]
         reached((scope, key[1], node))
-        if stop is not None and stop(node):
+        if stop is not None and stop(node) or stop_ops is not None and node.op in stop_ops:
             continue
         start_name = parent[key][2]
         scope_nodes = graph_nodes if scope is _GRAPH else function_nodes(scope)

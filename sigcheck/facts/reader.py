@@ -18,6 +18,7 @@ from . import protos
 from .checkpoint import CheckpointError, read_index
 from .collector import collector_paused
 from .composite import composite_info
+from .graph import mark_shared
 from .model import (
     AttachmentFacts,
     CollectionFacts,
@@ -71,8 +72,9 @@ def read_module(path: str) -> ModuleFacts:
     if len(saved_model.meta_graphs) > MAX_META_GRAPHS:
         raise ReadError(f"{saved_model_path}: holds {len(saved_model.meta_graphs)} meta graphs; sigcheck reads "
                         f"modules of at most {MAX_META_GRAPHS} (TF1 Hub writes one per tag set)")
+    graphs: dict = {}  # node count -> [(graph_def or its bytes, GraphFacts)]: tag sets may share a graph
     with collector_paused():
-        meta_graphs = tuple(_meta_graph_facts(m) for m in saved_model.meta_graphs)
+        meta_graphs = tuple(_meta_graph_facts(m, graphs) for m in saved_model.meta_graphs)
     return ModuleFacts(
         path=path,
         module_def=read_module_def(os.path.join(path, MODULE_DEF)),
@@ -111,7 +113,7 @@ def _one_line(exc: BaseException) -> str:
     return one_line(exc) or type(exc).__name__
 
 
-def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
+def _meta_graph_facts(meta_graph, graphs: dict) -> MetaGraphFacts:
     collections = tuple(
         _collection_facts(key, meta_graph.collection_def[key]) for key in sorted(meta_graph.collection_def)
     )
@@ -123,7 +125,7 @@ def _meta_graph_facts(meta_graph) -> MetaGraphFacts:
         _signature_facts(name, meta_graph.signature_def[name]) for name in sorted(meta_graph.signature_def)
     )
     tags = tuple(meta_graph.meta_info_def.tags)
-    graph = _graph_facts(meta_graph.graph_def)
+    graph = _shared_graph_facts(meta_graph.graph_def, graphs)
     return MetaGraphFacts(
         tags=tuple(sorted(set(tags))),
         signatures=signatures,
@@ -224,6 +226,25 @@ def _shape(shape_proto):
     if shape_proto.unknown_rank:
         return None
     return tuple(None if d.size < 0 else d.size for d in shape_proto.dim)
+
+
+def _shared_graph_facts(graph_def, graphs: dict) -> GraphFacts:
+    """GraphFacts of ``graph_def``, one object for meta graphs whose graph_defs are byte-identical
+    (marked shared, so that walks over it are memoised: facts/graph.py).  Only graphs of equal node
+    counts are serialized to compare them."""
+    twins = graphs.setdefault(len(graph_def.node), [])
+    if twins:
+        key = graph_def.SerializeToString(deterministic=True)
+        for index, (other, graph) in enumerate(twins):
+            if not isinstance(other, bytes):
+                other = other.SerializeToString(deterministic=True)
+                twins[index] = (other, graph)
+            if other == key:
+                mark_shared(graph)
+                return graph
+    graph = _graph_facts(graph_def)
+    twins.append((graph_def, graph))
+    return graph
 
 
 def _graph_facts(graph_def) -> GraphFacts:
