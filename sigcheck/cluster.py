@@ -41,7 +41,18 @@ _LOCAL_SETTINGS = {
     "distributed.scheduler.allowed-failures": 1,
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "500ms",
+    # The client process hosts the scheduler: keep its histories short, so that it does not grow
+    # with the number of modules (or the length of the scan) -- one computation, a minute of
+    # system-monitor samples, no source code captured per submitted module.
+    "distributed.diagnostics.computations.max-history": 1,
+    "distributed.diagnostics.computations.nframes": 0,
+    "distributed.diagnostics.erred-tasks.max-history": 10,
+    "distributed.admin.system-monitor.log-length": 120,
 }
+# What a Dask nanny sets in its workers' environment (distributed.nanny.pre-spawn-environ): right for
+# the Dask worker, which only waits for sigcheck's runtime children, but not for those children, which
+# run TensorFlow: they get the scan's own environment, as the children of ``--jobs`` do.
+_NANNY_ENVIRON = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 _IMPORT_HINT = "--cluster needs Dask distributed, which is not installed: pip install 'sigcheck[dask]'"
 
 try:  # the plugin must subclass Dask's class, yet sigcheck must import without Dask
@@ -77,7 +88,7 @@ class SigcheckPlugin(_WorkerPluginBase):
     name = PLUGIN
 
     def __init__(self, tf_threads: int = 0, start_tensorflow: bool = True, *, read_roots=(),
-                 memory_limit: int = 0, require_sandbox: bool = False):
+                 memory_limit: int = 0, require_sandbox: bool = False, child_environ=None):
         self.tf_threads = tf_threads
         self.start_tensorflow = start_tensorflow
         # The runtime Workers' sandboxes grant the scan's modules up front, as on one machine:
@@ -85,6 +96,7 @@ class SigcheckPlugin(_WorkerPluginBase):
         self.read_roots = tuple(read_roots)
         self.memory_limit = memory_limit  # 0: this worker's share of its own machine's default
         self.require_sandbox = require_sandbox
+        self.child_environ = child_environ  # name -> value or None (unset), for the runtime children
         self._idle: Optional[queue.Queue] = None
         self._all: list = []
 
@@ -94,6 +106,12 @@ class SigcheckPlugin(_WorkerPluginBase):
 
         self._idle = queue.Queue()
         from .config import default_max_memory
+
+        for name, value in (self.child_environ or {}).items():  # read by the children spawned below
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
         threads = self.tf_threads or int(os.environ.get("SIGCHECK_TF_THREADS", "0") or 0)
         count = max(1, getattr(worker.state, "nthreads", 1))
@@ -168,7 +186,9 @@ class DaskCluster:
         memory = self.config.worker_memory(self.target) if self.kind == LOCAL else (self.config.max_memory or 0)
         return SigcheckPlugin(self._tf_threads(), start_tensorflow=not self.config.static,
                               read_roots=self.read_roots, memory_limit=memory,
-                              require_sandbox=self.config.require_sandbox)
+                              require_sandbox=self.config.require_sandbox,
+                              child_environ={name: os.environ.get(name) for name in _NANNY_ENVIRON}
+                              if self.kind == LOCAL else None)
 
     def __exit__(self, *exc) -> bool:
         if self.client is not None:
