@@ -16,6 +16,9 @@ from .facts.model import ModuleFacts
 from .results import Result
 from .rules import Rule, matches
 
+# Why a runtime rule has nothing to judge when the caller gave no observations and no other reason.
+NOT_RUN = "no runtime observations: the module was not run"
+
 
 def select_rules(rules, select=(), ignore=()) -> tuple:
     """Rules matching ``select`` (all when empty) and not ``ignore``; codes or prefixes."""
@@ -65,6 +68,8 @@ def _run(rule: Rule, severity: str, options: dict, ctx: Context) -> list:
         return [stamp("skip", reason)]
     if rule.stage == "runtime" and ctx.runtime_error:
         return [stamp("error", f"runtime check could not complete: {ctx.runtime_error}")]
+    if rule.stage == "runtime" and ctx.observations is None:  # one reason for all, not one per check
+        return [stamp("skip", NOT_RUN)]
     violation_status = "fail" if severity == "error" else "warn"
     results = []
     try:

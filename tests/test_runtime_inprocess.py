@@ -181,3 +181,27 @@ def test_a_check_declaring_an_unknown_probe_fails_at_import():
 
     with pytest.raises(ValueError, match="unknown probe"):
         bind("RUN599", needs=("repaet",))
+
+
+def _cases_in_this_file() -> dict:
+    """code -> the statuses its ``check("CODE", ...)(**expected)`` calls in this file assert."""
+    import ast
+
+    with open(__file__, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    covered: dict = {}
+    for call in ast.walk(tree):
+        inner = call.func if isinstance(call, ast.Call) else None
+        if (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "check"
+                and inner.args and isinstance(inner.args[0], ast.Constant)):
+            covered.setdefault(inner.args[0].value, set()).update(k.arg for k in call.keywords)
+    return covered
+
+
+def test_every_runtime_rule_has_passing_and_failing_cases():
+    """Derived from rules/*.toml: a new runtime rule (or runtime half) without a passing and a
+    failing case on built observations here makes this fail."""
+    covered = _cases_in_this_file()
+    missing = [r.code for r in RULES if r.uses_runtime
+               and not {"passes", "fail" if r.severity == "error" else "warn"} <= covered.get(r.code, set())]
+    assert not missing, f"runtime rules without in-process cases: {', '.join(missing)}"
