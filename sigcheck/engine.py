@@ -8,7 +8,6 @@ warning rules, after config overrides) and turning a crashing check into an
 
 from __future__ import annotations
 
-import traceback
 from typing import Mapping, Optional
 
 from .checks._context import Context
@@ -78,6 +77,8 @@ def _run(rule: Rule, severity: str, options: dict, ctx: Context) -> list:
             results.append(stamp(status, finding.message, tags=finding.tags, signature=finding.signature,
                                  location=finding.location, evidence=finding.evidence))
     except Exception as exc:  # a bug in one check must not end the run
+        import traceback  # only when a check crashed: start-up is paid on every commit
+
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         results.append(stamp(
             "error",
