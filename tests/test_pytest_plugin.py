@@ -7,6 +7,7 @@ The collection and scheduling tests also run under pytest-xdist (``-n 2``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -31,6 +32,21 @@ def pytest_terminal_summary(terminalreporter):
     loaded = [m for m in ("sigcheck.api", "sigcheck.runtime.runner", "tensorflow") if m in sys.modules]
     terminalreporter.write_line("@@imported=" + ",".join(loaded))
 """
+
+
+# A publisher's pytest loads every installed plugin: here hypothesis and pytest-benchmark too, ~1 CPU
+# second per process.  These tests' pytest processes load only what they exercise, sigcheck's plugin
+# (and xdist); test_inert_unless_asked proves that the pytest11 entry point alone registers it.
+LEAN_PLUGINS = "-p sigcheck.pytest_plugin" + (
+    " -p xdist.plugin -p xdist.looponfail" if importlib.util.find_spec("xdist") else "")
+
+
+@pytest.fixture(autouse=True)
+def lean_pytest(request, pytester, monkeypatch):  # after pytester, which clears PYTEST_ADDOPTS
+    if request.node.originalname == "test_inert_unless_asked":
+        return
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"{os.environ.get('PYTEST_ADDOPTS', '')} {LEAN_PLUGINS}".strip())
 
 
 @pytest.fixture(scope="module")
