@@ -8,13 +8,15 @@ warning rules, after config overrides) and turning a crashing check into an
 
 from __future__ import annotations
 
-import traceback
 from typing import Mapping, Optional
 
 from .checks._context import Context
 from .facts.model import ModuleFacts
 from .results import Result
 from .rules import Rule, matches
+
+# Why a runtime rule has nothing to judge when the caller gave no observations and no other reason.
+NOT_RUN = "no runtime observations: the module was not run"
 
 
 def select_rules(rules, select=(), ignore=()) -> tuple:
@@ -65,6 +67,8 @@ def _run(rule: Rule, severity: str, options: dict, ctx: Context) -> list:
         return [stamp("skip", reason)]
     if rule.stage == "runtime" and ctx.runtime_error:
         return [stamp("error", f"runtime check could not complete: {ctx.runtime_error}")]
+    if rule.stage == "runtime" and ctx.observations is None:  # one reason for all, not one per check
+        return [stamp("skip", NOT_RUN)]
     violation_status = "fail" if severity == "error" else "warn"
     results = []
     try:
@@ -73,6 +77,8 @@ def _run(rule: Rule, severity: str, options: dict, ctx: Context) -> list:
             results.append(stamp(status, finding.message, tags=finding.tags, signature=finding.signature,
                                  location=finding.location, evidence=finding.evidence))
     except Exception as exc:  # a bug in one check must not end the run
+        import traceback  # only when a check crashed: start-up is paid on every commit
+
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         results.append(stamp(
             "error",

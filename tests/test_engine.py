@@ -61,3 +61,24 @@ def test_severity_is_stamped_by_the_engine(modules):
     facts = read_module(modules.build("img302-uint8-input"))
     results = evaluate(facts, [rule_by_code("IMG302")], severities={"IMG302": "warning"})
     assert {(r.status, r.severity) for r in results} == {("warn", "warning")}
+
+
+def test_a_module_that_was_not_run_gives_every_runtime_rule_one_skip_with_one_reason():
+    """No observations and no reason from the runtime stage (an in-process caller, or a
+    stage that did not run): the engine skips each runtime rule once, before its check."""
+    from sigcheck.engine import NOT_RUN
+    from sigcheck.testing import module
+
+    rules = load_rules()
+    runtime = [r for r in rules if r.stage == "runtime"]
+    assert runtime
+    for rule in runtime:
+        results = evaluate(module(), (rule,))
+        assert [(r.status, r.message) for r in results] == [("skip", NOT_RUN)], rule.code
+        given = evaluate(module(), (rule,), runtime_skip_reason="runtime checks not run (--static)")
+        assert [r.message for r in given] == ["runtime checks not run (--static)"], rule.code
+        failed = evaluate(module(), (rule,), runtime_error="the worker died")
+        assert [r.status for r in failed] == ["error"], rule.code
+    # static rules, with or without a runtime half, judge what they can without observations
+    static = [r for r in rules if r.stage == "static"]
+    assert not any(r.message == NOT_RUN for r in evaluate(module(), static))

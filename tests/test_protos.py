@@ -156,3 +156,23 @@ def test_declared_fields_match_the_reference(name, reference):
     for field, (number, label, kind, oneof) in _ours(name).items():
         assert field in theirs, f"{full} has no field {field}"
         assert [number, label, _translated(kind), oneof] == theirs[field], f"{full}.{field}"
+
+
+def test_the_pure_python_protobuf_runtime_builds_the_same_schema():
+    """protos.py encodes its FileDescriptorProtos by hand and feeds them to the C extension's
+    pool when there is one: the pure-Python runtime must read the same schema from them."""
+    child = _DESCRIBE + '''
+import json
+from google.protobuf.internal import api_implementation
+from sigcheck.facts import protos
+assert api_implementation.Type() == "python", api_implementation.Type()
+names = [("sigcheck.tf." + n) for n in protos._TF_MESSAGES] + [("sigcheck.hub." + n) for n in protos._HUB_MESSAGES]
+print(json.dumps({n.rsplit(".", 1)[1]: describe(protos._POOL.FindMessageTypeByName(n)) for n in names}))
+'''
+    import os
+
+    run = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    pure = json.loads(run.stdout.splitlines()[-1])
+    assert pure == {name: _ours(name) for name in [*protos._TF_MESSAGES, *protos._HUB_MESSAGES]}

@@ -14,7 +14,7 @@ import pytest
 
 from sigcheck.rules import load_rules
 from sigcheck.testing import (assert_passes, assert_results, attachment, checkpoint_entry, collection,
-                              default_output, graph, image_module_info, image_signatures, images, meta_graph,
+                              default_output, graph, image_module_info, image_signatures, images,
                               module, module_def, node, signature, tensor, tinynet_nodes, variable,
                               with_meta_graph)
 
@@ -267,14 +267,3 @@ def test_every_static_rule_has_passing_and_failing_cases():
                if not {"passes", "fail" if r.severity == "error" else "warn"} <= covered.get(r.code, set())]
     assert not missing, f"static rules without in-process cases: {', '.join(missing)}"
 
-
-def test_runtime_rules_plug_in_with_observations():
-    """Runtime rules are judged on observations: their cases pass ``observations=`` to
-    assert_results (builders live beside the fact builders once they exist)."""
-    import sigcheck.testing
-
-    runtime = [r.code for r in RULES if r.stage == "runtime"]
-    if not hasattr(sigcheck.testing, "observations"):
-        pytest.skip(f"no observation builders yet: {', '.join(runtime)} are tested on real modules only")
-    covered = {param.values[0] for param in CASES}
-    assert not [c for c in runtime if c not in covered]

@@ -8,6 +8,8 @@ the selected rules declare (``@check(..., needs=)``).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from sigcheck.api import runtime_settings
@@ -181,3 +183,97 @@ def test_a_check_declaring_an_unknown_probe_fails_at_import():
 
     with pytest.raises(ValueError, match="unknown probe"):
         bind("RUN599", needs=("repaet",))
+
+
+def _cases_in_this_file() -> dict:
+    """code -> the statuses its ``check("CODE", ...)(**expected)`` calls in this file assert."""
+    import ast
+
+    with open(__file__, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    covered: dict = {}
+    for call in ast.walk(tree):
+        inner = call.func if isinstance(call, ast.Call) else None
+        if (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "check"
+                and inner.args and isinstance(inner.args[0], ast.Constant)):
+            covered.setdefault(inner.args[0].value, set()).update(k.arg for k in call.keywords)
+    return covered
+
+
+def _without_cases(rules) -> list:
+    covered = _cases_in_this_file()
+    return [r.code for r in rules if r.uses_runtime
+            and not {"passes", "fail" if r.severity == "error" else "warn"} <= covered.get(r.code, set())]
+
+
+def test_every_runtime_rule_has_passing_and_failing_cases():
+    """Derived from rules/*.toml: a new runtime rule (or runtime half) without a passing and a
+    failing case on built observations here makes this fail."""
+    missing = _without_cases(RULES)
+    assert not missing, f"runtime rules without in-process cases: {', '.join(missing)}"
+
+
+NEW_RULE = """
+[[rule]]
+code = "RUN599"
+name = "new-runtime-rule"
+category = "runtime"
+severity = "error"
+stage = "runtime"
+scope = "image"
+summary = "A runtime rule added by this test: a TOML entry and a check, nothing else."
+why = "Adding a rule must be a local change."
+spec = "images#feature-vector"
+example_pass = "the same batch twice gives the same output"
+example_fail = "it does not"
+"""
+
+
+def test_adding_a_runtime_rule_is_a_toml_entry_and_a_check(tmp_path, monkeypatch):
+    """A new runtime rule -- its rules/*.toml entry and its @check with ``needs`` -- is bound,
+    planned, judged and expected by every derived list without touching plan.py, the engine,
+    the api or a hand-kept list; the tests that derive from the metadata then ask for its cases."""
+    import shutil
+
+    import sigcheck.checks
+    import sigcheck.fixtures
+    import sigcheck.rules
+    from sigcheck.bundled import rules_dir
+    from sigcheck.checks import passed
+    from sigcheck.checks._observed import each_default_observed
+    from sigcheck.probes import REPEAT
+    from sigcheck.testing_runtime import observe
+
+    for name in os.listdir(rules_dir()):
+        shutil.copy(os.path.join(rules_dir(), name), tmp_path / name)
+    with open(tmp_path / "run.toml", "a", encoding="utf-8") as f:
+        f.write(NEW_RULE)
+
+    def new_rule(ctx, options):
+        for _, where, seen in each_default_observed(ctx):
+            yield passed("observed") if seen.probes else seen.unobserved(**where)
+
+    monkeypatch.setattr(sigcheck.rules, "rules_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(sigcheck.checks, "_REGISTRY", dict(sigcheck.checks._REGISTRY))
+    monkeypatch.setattr(sigcheck.checks, "_NEEDS", dict(sigcheck.checks._NEEDS))
+    sigcheck.checks.check("RUN599", needs=(REPEAT,))(new_rule)
+    sigcheck.rules.load_rules.cache_clear()
+    try:
+        rules = sigcheck.rules.load_rules()
+        added = sigcheck.rules.rule_by_code("RUN599")
+        assert added.check is new_rule and added.needs == (REPEAT,) and added.uses_runtime
+        # the plan runs what it declared, for it alone
+        settings = runtime_settings(select_rules(rules, ("RUN599",)), Config())
+        plan = make_plan(FACTS, "m", batch_sizes=settings.batch_sizes, dropout_runs=settings.dropout_runs,
+                         max_batch_bytes=settings.max_batch_bytes, needs=settings.needs)
+        assert [sorted({p.name for g in t.groups for p in g.probes}) for t in plan.tag_sets] == [["repeat"], []]
+        # the engine judges it, and skips it with one reason when nothing ran
+        assert_results("RUN599", FACTS, observations=observe(FACTS), passes="observed")
+        assert_results("RUN599", FACTS, skip="the module was not run")
+        # the fixture catalog expects it (conformant modules pass it) without listing it
+        recipe = sigcheck.fixtures.recipe("fv-conformant")
+        assert sigcheck.fixtures.catalog.expected_verdicts(recipe, rules, static=False)["RUN599"] == "pass"
+        # and the derived test lists now ask for its in-process cases
+        assert _without_cases(rules) == ["RUN599"]
+    finally:
+        sigcheck.rules.load_rules.cache_clear()

@@ -30,9 +30,16 @@ CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info")
 
 
 @pytest.fixture(scope="module")
-def full_reports(modules):
+def full_run(modules, once_per_run):
+    """The one full run of every batched fixture (stderr not a tty), shared by xdist workers."""
+    return once_per_run("full-run", lambda: run_sigcheck(
+        "--format", "json", "--jobs", "2", *[modules.build(r.name) for r in BATCHED]))
+
+
+@pytest.fixture(scope="module")
+def full_reports(modules, full_run):
     paths = [modules.build(r.name) for r in BATCHED]
-    run = run_sigcheck("--format", "json", "--jobs", "2", *paths)
+    run = full_run
     assert run.returncode == 1, run.stderr  # the violators fail
     document = run.json
     assert document["schema"] == "sigcheck-reports/1" and len(document["reports"]) == len(paths)
@@ -112,9 +119,10 @@ def test_out405_reports_which_half_found_the_dropout(full_reports):
     assert inner[0]["status"] == "pass" and "change across 4 runs" in inner[0]["message"]
 
 
-def test_unsafe_module_is_never_executed_unless_allowed(modules):
+def test_unsafe_module_is_never_executed_unless_allowed(modules, tmp_path):
     recipe = CATALOG.recipe("sec601-write-file")
-    path = modules.build(recipe.name)
+    # its own copy: the run allowed below writes the marker, which other tests must never see
+    path = sigcheck.fixtures.build(recipe.name, str(tmp_path / recipe.name), workspace=modules)
     marker = CATALOG.marker_path(path)
     run = run_sigcheck("--format", "json", path)
     assert run.returncode == 1
@@ -158,7 +166,7 @@ def test_a_hanging_module_times_out(modules):
     assert time.monotonic() - started < 90
     assert run.returncode == 4 and run.json["verdict"] == "incomplete"  # could not check, not "violates"
     assert rule_verdicts(run.json) == CATALOG.expected_verdicts(recipe, RULES, static=False)
-    assert any("timeout of 20s" in r["message"] for r in run.json["results"] if r["status"] == "error")
+    assert any("timeout of 10s" in r["message"] for r in run.json["results"] if r["status"] == "error")
 
 
 def test_batch_sizes_are_configurable(modules):
@@ -196,9 +204,9 @@ def _stderr_on_a_tty(*args) -> bytes:
     return seen
 
 
-def test_progress_is_shown_on_a_tty_and_not_otherwise(modules):
+def test_progress_is_shown_on_a_tty_and_not_otherwise(modules, full_run):
     path = modules.build("fv-conformant")
-    assert "loading tag set" not in run_sigcheck("--select", "RUN501", path).stderr
+    assert "loading tag set" not in full_run.stderr and "importing TensorFlow" not in full_run.stderr
     shown = _stderr_on_a_tty("--select", "RUN501", path)
     assert b"importing TensorFlow" in shown or b"loading tag set" in shown
     quiet = _stderr_on_a_tty("-q", "--select", "RUN501", path)

@@ -21,12 +21,13 @@ CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info")
 
 
 @pytest.fixture(scope="module")
-def static_runs(modules):
+def static_runs(modules, once_per_run):
     cache = {}
 
     def run(name):
-        if name not in cache:
-            cache[name] = run_sigcheck("--static", "--format", "json", modules.build(name))
+        if name not in cache:  # one run per fixture, whichever xdist worker asks first
+            cache[name] = once_per_run(f"static-{name}", lambda: run_sigcheck(
+                "--static", "--format", "json", modules.build(name)))
         return cache[name]
 
     return run

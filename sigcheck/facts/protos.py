@@ -14,26 +14,23 @@ to sigcheck survive parsing instead of being rejected.
 
 from __future__ import annotations
 
-from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.internal import api_implementation
 
-try:  # protobuf >= 4.21
-    from google.protobuf.message_factory import GetMessageClass as _message_class
-except ImportError:  # pragma: no cover - very old runtimes
-    from google.protobuf import message_factory as _mf
-
-    _message_class = _mf.MessageFactory().GetPrototype
-
-_F = descriptor_pb2.FieldDescriptorProto
+# descriptor.proto's field numbers and enum values (FieldDescriptorProto.Type and .Label):
+# the schema below is encoded by hand, so that reading a module never imports
+# descriptor_pb2 or the pure-Python descriptor pool (a third of a static check's start-up).
 _SCALARS = {
-    "string": _F.TYPE_STRING,
-    "bytes": _F.TYPE_BYTES,
-    "int32": _F.TYPE_INT32,
-    "int64": _F.TYPE_INT64,
-    "sint64": _F.TYPE_SINT64,
-    "float": _F.TYPE_FLOAT,
-    "double": _F.TYPE_DOUBLE,
-    "bool": _F.TYPE_BOOL,
+    "string": 9,
+    "bytes": 12,
+    "int32": 5,
+    "int64": 3,
+    "sint64": 18,
+    "float": 2,
+    "double": 1,
+    "bool": 8,
 }
+_TYPE_MESSAGE = 11
+_LABEL_OPTIONAL, _LABEL_REPEATED = 1, 3
 
 # name -> list of (field name, number, type, repeated).  A type that is not a
 # scalar names another message of the same package; "map<K,V>" declares a map.
@@ -240,44 +237,83 @@ _HUB_MESSAGES: dict[str, list[tuple]] = {
 }
 
 
-def _add_field(msg, package: str, name: str, number: int, type_name: str, repeated: bool):
-    field = msg.field.add(name=name, number=number)
-    field.label = _F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _tag(number: int, value) -> bytes:
+    """One field of a message on the wire: ints as varints, str/bytes length-delimited."""
+    if isinstance(value, int):
+        return _varint(number << 3) + _varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _field(package: str, owner: str, name: str, number: int, type_name: str, repeated: bool,
+           oneof: bool = False) -> tuple:
+    """(FieldDescriptorProto bytes, a nested map entry DescriptorProto's bytes or b"")."""
+    label = _LABEL_REPEATED if repeated else _LABEL_OPTIONAL
+    entry = b""
     if type_name.startswith("map<"):
         key_type, value_type = type_name[4:-1].split(",")
-        entry = msg.nested_type.add(name="".join(p.title() for p in name.split("_")) + "Entry")
-        entry.options.map_entry = True
-        _add_field(entry, package, "key", 1, key_type, False)
-        _add_field(entry, package, "value", 2, value_type, False)
-        field.type = _F.TYPE_MESSAGE
-        field.type_name = f".{package}.{msg.name}.{entry.name}"
+        entry_name = "".join(p.title() for p in name.split("_")) + "Entry"
+        entry = (_tag(1, entry_name)
+                 + _tag(2, _field(package, entry_name, "key", 1, key_type, False)[0])
+                 + _tag(2, _field(package, entry_name, "value", 2, value_type, False)[0])
+                 + _tag(7, _tag(7, 1)))  # options { map_entry: true }
+        kind, reference = _TYPE_MESSAGE, f".{package}.{owner}.{entry_name}"
     elif type_name in _SCALARS:
-        field.type = _SCALARS[type_name]
+        kind, reference = _SCALARS[type_name], None
     else:
-        field.type = _F.TYPE_MESSAGE
-        field.type_name = f".{package}.{type_name}"
-    return field
+        kind, reference = _TYPE_MESSAGE, f".{package}.{type_name}"
+    field = _tag(1, name) + _tag(3, number) + _tag(4, label) + _tag(5, kind)
+    field += (_tag(6, reference) if reference else b"") + (_tag(9, 0) if oneof else b"")
+    return field, entry
 
 
-def _build_file(pool, package: str, messages: dict[str, list[tuple]], oneofs: dict) -> None:
-    file_proto = descriptor_pb2.FileDescriptorProto(
-        name=f"{package.replace('.', '/')}.proto", package=package, syntax="proto3"
-    )
+def _file(package: str, messages: dict[str, list[tuple]], oneofs: dict) -> bytes:
+    """A serialized FileDescriptorProto (proto3) declaring ``messages``."""
+    file = _tag(1, f"{package.replace('.', '/')}.proto") + _tag(2, package)
     for msg_name, fields in messages.items():
-        msg = file_proto.message_type.add(name=msg_name)
         oneof = oneofs.get(msg_name)
-        if oneof:
-            msg.oneof_decl.add(name=oneof[0])
+        body, nested = _tag(1, msg_name), b""
         for name, number, type_name, repeated in fields:
-            field = _add_field(msg, package, name, number, type_name, repeated)
-            if oneof and name in oneof[1]:
-                field.oneof_index = 0
-    pool.Add(file_proto)
+            field, entry = _field(package, msg_name, name, number, type_name, repeated,
+                                  bool(oneof and name in oneof[1]))
+            body += _tag(2, field)
+            nested += _tag(3, entry) if entry else b""
+        body += nested + (_tag(8, _tag(1, oneof[0])) if oneof else b"")
+        file += _tag(4, body)
+    return file + _tag(12, "proto3")
 
 
-_POOL = descriptor_pool.DescriptorPool()
-_build_file(_POOL, "sigcheck.tf", _TF_MESSAGES, _ONEOFS)
-_build_file(_POOL, "sigcheck.hub", _HUB_MESSAGES, {})
+def _pool_and_class_maker():
+    """A private descriptor pool and the function making a message class from its descriptors:
+    the C extension's own (upb, cpp) when protobuf runs on one, else the pure-Python ones."""
+    native = getattr(api_implementation, "_c_module", None)
+    if native is not None and hasattr(native, "DescriptorPool"):
+        from google.protobuf.message import Message
+        from google.protobuf.pyext.cpp_message import GeneratedProtocolMessageType
+
+        def make(descriptor):
+            return GeneratedProtocolMessageType(descriptor.name, (Message,),
+                                                {"DESCRIPTOR": descriptor, "__module__": None})
+
+        return native.DescriptorPool(), make
+    from google.protobuf import descriptor_pool
+    from google.protobuf.message_factory import GetMessageClass
+
+    return descriptor_pool.DescriptorPool(), GetMessageClass
+
+
+_POOL, _message_class = _pool_and_class_maker()
+_POOL.AddSerializedFile(_file("sigcheck.tf", _TF_MESSAGES, _ONEOFS))
+_POOL.AddSerializedFile(_file("sigcheck.hub", _HUB_MESSAGES, {}))
 
 
 def _cls(full_name: str):
