@@ -208,10 +208,10 @@ def _run_group(tf, session, group, images, prefix, arrays, tags) -> dict:
             for tensor, value in values.items():
                 outputs[tensor] = {"shape": list(value.shape), "finite": bool(np.all(np.isfinite(value)))
                                    if value.dtype.kind in "fc" else True}
-                if tensor in keep:
-                    arrays[f"{prefix}/{probe.name}/{run}/{tensor}"] = np.asarray(value, dtype=np.float64)
-                elif probe.keep_all and value.dtype.kind in "biufc":
+                if probe.keep_all and value.dtype.kind in "biufc":
                     arrays[f"{prefix}/{probe.name}/{run}/{tensor}"] = np.asarray(value)
+                elif tensor in keep:
+                    arrays[f"{prefix}/{probe.name}/{run}/{tensor}"] = np.asarray(value, dtype=np.float64)
             record["runs"].append({"outputs": outputs, "seconds": round(time.perf_counter() - started, 4)})
         probes.append(record)
     return {"input_tensor": group.input_tensor, "probes": probes}
