@@ -25,7 +25,7 @@ def render_text(report: DiffReport) -> str:
         lines.append(f"  {d.classification.upper():10} {d.path}: {d.reason}")
     b = report.behaviour
     lines.append("")
-    if not b.ran:
+    if not b.ran or not b.outputs:
         lines.append(f"Behaviour: not compared ({b.reason})")
     else:
         lines.append(f"Behaviour: {len(b.outputs)} shared output(s) on {len(b.images)} synthetic images, "
@@ -53,7 +53,7 @@ def render_markdown(report: DiffReport) -> str:
         lines.append("No interface differences.")
     b = report.behaviour
     lines.append("")
-    if not b.ran:
+    if not b.ran or not b.outputs:
         lines.append(f"Behaviour not compared: {b.reason}.")
     else:
         lines += [f"Behaviour on {len(b.images)} synthetic images:", "",
