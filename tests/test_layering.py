@@ -45,7 +45,7 @@ LAYERS = (
     (("runtime", "checks"), ("sigcheck.runtime", "sigcheck.checks")),
     ("engine", ("sigcheck.engine", "sigcheck.rules")),
     ("render", ("sigcheck.render", "sigcheck.ruledocs", "sigcheck.outputs")),
-    ("api", ("sigcheck.api", "sigcheck.config", "sigcheck.cache", "sigcheck.many")),
+    ("api", ("sigcheck.api", "sigcheck.config", "sigcheck.cache", "sigcheck.many", "sigcheck.diffing")),
     ("faces", ("sigcheck.cli", "sigcheck.__main__", "sigcheck.commands", "sigcheck.stream", "sigcheck.cluster",
                "sigcheck.registry", "sigcheck.pytest_plugin", "sigcheck.fixtures", "sigcheck.testing",
                "sigcheck.testing_runtime")),

@@ -254,7 +254,7 @@ def golden_outputs(ctx, options):
             bad = int(np.count_nonzero(excess > 0))
             images = sorted({golden.labels[i] for i in np.nonzero(excess > 0)[0]})
             yield violated(f"'{out.key}' differs from the golden output in {bad} of {excess.size} elements "
-                           f"({', '.join(images)}); worst: {golden.labels[index[0]]} element {list(index[1:])} is "
+                           f"({', '.join(images)}); worst: {golden.labels[index[0]]} element {[int(i) for i in index[1:]]} is "
                            f"{actual[index]:.6g}, golden {expected[index]:.6g} (rtol {out.rtol:g}, atol {out.atol:g})",
                            **where)
         else:

@@ -9,6 +9,7 @@ agreement and top-5 overlap.  ``THRESHOLDS`` are the defaults the config's
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 THRESHOLDS = {
@@ -29,7 +30,8 @@ class OutputComparison:
     worst_image: str = ""
 
     def to_json(self) -> dict:
-        return {"signature": self.signature, "key": self.key, "metrics": self.metrics,
+        metrics = {k: (v if math.isfinite(v) else None) for k, v in self.metrics.items()}  # JSON has no Inf
+        return {"signature": self.signature, "key": self.key, "metrics": metrics,
                 "worst_image": self.worst_image or None, "findings": list(self.findings),
                 "skipped": self.skipped or None}
 
