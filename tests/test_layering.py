@@ -37,7 +37,7 @@ import sigcheck
 PACKAGE_DIR = os.path.dirname(sigcheck.__file__)
 
 LAYERS = (
-    ("basics", ("sigcheck", "sigcheck.errors", "sigcheck.results", "sigcheck.probes", "sigcheck.bundled", "sigcheck.vocabulary",
+    ("basics", ("sigcheck", "sigcheck.errors", "sigcheck.results", "sigcheck.probes", "sigcheck.bundled", "sigcheck.vocabulary", "sigcheck.schemas",
                 "sigcheck.pytest_rootdir", "sigcheck.runtime.tfimport")),
     ("resolve", ("sigcheck.resolve", "sigcheck.changed")),
     ("facts", ("sigcheck.facts",)),
