@@ -15,6 +15,7 @@ from typing import Optional
 from .config import Config, _validate, parse_tag_set
 from .engine import effective_options, evaluate, select_rules
 from .errors import ConfigError, SigcheckError, UsageError
+from .facts.golden import GoldenError, interface_mismatch, read_golden
 from .facts.image import is_image_module
 from .facts.model import ModuleFacts, format_tags
 from .facts.reader import read_module
@@ -40,13 +41,16 @@ def check(handle: str, config: Optional[Config] = None, *, worker=None, progress
     ``worker`` (a runtime.runner.Worker) is reused for inference when given;
     ``progress`` (a runtime.stage.Progress) is told what happens."""
     # [tool.sigcheck.per-module."GLOB"] settings apply to every way in: CLI, scan, API, pytest plugin.
-    config = configure(config, **options).for_module(handle)
+    config = with_golden(configure(config, **options).for_module(handle))
     require_tensorflow(config)
     started = time.perf_counter()  # the report's seconds: JUnit's per-module time
     try:
         with resolve(handle, max_archive_bytes=config.max_archive_bytes) as directory:
             facts = read_module(directory)
+            verify_golden(config, facts)
             report = _report(handle, directory, facts, config, worker, progress)
+    except GoldenError:
+        raise  # the golden directory, not the module, is unusable: exit 5 (the CLI), an error (the plugin)
     except SigcheckError as exc:
         report = Report(module=handle, error=ErrorInfo(exc.kind, str(exc)), fail_on=config.fail_on)
     return replace(report, seconds=round(time.perf_counter() - started, 3))
@@ -128,7 +132,7 @@ def runtime_settings(rules, config: Config) -> RuntimeSettings:
     return RuntimeSettings(
         runs=bool(runtime),
         static=config.static,
-        needs=tuple(dict.fromkeys(n for r in runtime for n in r.needs)),
+        needs=_without_unused_probes(tuple(dict.fromkeys(n for r in runtime for n in r.needs)), config),
         allowed_ops=effective_options(by_code["SEC601"], config.options),
         allow_unsafe_ops=config.allow_unsafe_ops,
         batch_sizes=tuple(config.batch_sizes),
@@ -151,3 +155,39 @@ def _only_tags(facts: ModuleFacts, tags) -> ModuleFacts:
             f"--tags {', '.join(format_tags(t) for t in missing)}: no such tag set "
             f"(available: {', '.join(format_tags(t) for t in facts.tag_sets) or 'none'})")
     return replace(facts, meta_graphs=tuple(m for m in facts.meta_graphs if any(m is c for c in chosen)))
+
+
+GOLDEN_RULE = "RUN506"
+
+
+def with_golden(config: Config) -> Config:
+    """``config.golden`` (--golden DIR, ``golden = "DIR"``) as the golden rule's option."""
+    if not config.golden:
+        return config
+    from types import MappingProxyType
+
+    ours = {**config.options.get(GOLDEN_RULE, {}), "golden": config.golden}
+    return replace(config, options=MappingProxyType({**config.options, GOLDEN_RULE: MappingProxyType(ours)}))
+
+
+def _golden_dir(config: Config) -> str:
+    by_code = {r.code: r for r in load_rules()}
+    return effective_options(by_code[GOLDEN_RULE], config.options)["golden"]
+
+
+def verify_golden(config: Config, facts: ModuleFacts) -> None:
+    """A golden directory that is given must be readable and made from this module's interface (GoldenError)."""
+    directory = _golden_dir(config)
+    if not directory or config.static or not any(
+            r.code == GOLDEN_RULE for r in select_rules(load_rules(), config.select, config.ignore)):
+        return
+    problem = interface_mismatch(read_golden(directory), facts)
+    if problem:
+        raise GoldenError(f"golden directory {directory} was made from a different interface: {problem}")
+
+
+def _without_unused_probes(needs: tuple, config: Config) -> tuple:
+    """The golden rule's probe runs only when a golden directory is given (else the rule skips)."""
+    from .probes import OUTPUTS
+
+    return needs if _golden_dir(config) else tuple(n for n in needs if n != OUTPUTS)

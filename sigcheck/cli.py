@@ -173,11 +173,74 @@ def _words(args, command: str, count: int) -> list:
     return args.modules
 
 
+def _diff(args) -> int:
+    from .diffing.render import FORMATS as DIFF_FORMATS
+
+    old, new = _words(args, "diff", 2)
+    fmt = args.format or "text"
+    if fmt not in DIFF_FORMATS:
+        raise UsageError(f"sigcheck diff --format: choose from text, json, markdown, not {fmt!r}")
+    config = config_from_args(args)
+    if not config.static:
+        from .api import require_tensorflow
+
+        require_tensorflow(config, hint="--static (interfaces only)")
+        _check_sandbox(config)
+    from .diffing import diff
+
+    report = diff(old, new, config)
+    text = DIFF_FORMATS[fmt](report)
+    if args.output:
+        _write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return report.exit_code
+
+
+def _snapshot(args) -> int:
+    (module,) = _words(args, "snapshot", 1)
+    if not args.out:
+        raise UsageError("'sigcheck snapshot MODULE' needs --out DIR (a new or empty directory)")
+    config = config_from_args(args)
+    if config.static:
+        raise UsageError("'sigcheck snapshot' runs the module: --static does not apply")
+    from .api import require_tensorflow
+
+    require_tensorflow(config, hint="nothing: a snapshot needs TensorFlow")
+    _check_sandbox(config)
+    from .diffing.golden import snapshot
+
+    manifest = snapshot(module, args.out, config, rtol=args.rtol, atol=args.atol)
+    print(f"sigcheck: wrote {len(manifest['outputs'])} golden output(s) of {module} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _write_atomically(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, encoding="utf-8",
+                                         prefix=".sigcheck-") as f:
+            f.write(text)
+        os.replace(f.name, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 COMMANDS = {c.name: c for c in (
-    Command("check", "PATH...", "checks modules (the default)", lambda args: run_check(args)),
+    Command("check", "PATH...", "checks modules (the default)", lambda args: run_check(args),
+            options=(Option(("--golden",), {"metavar": "DIR", "help": "compare the outputs with golden outputs "
+                                            "written by 'sigcheck snapshot' (rule RUN506)"}),)),
     Command("scan", "DIR...", "checks every module found under DIR", lambda args: run_check(args, scan=True)),
     Command("rules", "[--format text|json|markdown]", "lists every rule", _rules),
     Command("explain", "CODE|NAME", "documents one rule", _explain),
+    Command("diff", "OLD NEW", "compares two versions of a module: interface (breaking/compatible) and behaviour "
+            "(exit 1 if breaking or changed)", _diff),
+    Command("snapshot", "MODULE --out DIR", "writes the module's golden outputs for --golden", _snapshot,
+            options=(Option(("--out",), {"metavar": "DIR", "help": "the golden directory to write (new or empty)"}),
+                     Option(("--rtol",), {"type": float, "metavar": "X", "help": "relative tolerance recorded for "
+                                          "every output (default 1e-3)"}),
+                     Option(("--atol",), {"type": float, "metavar": "X", "help": "absolute tolerance recorded for "
+                                          "every output (default 1e-5)"}))),
 )}
 
 
@@ -198,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate TF1 Hub image modules against the Common Signatures for Images.",
         epilog=f"Commands (options go before or after them): {listed}. "
                "Exit codes: 0 conforms, 1 violations, 2 unreadable module or bad usage, 3 internal error, "
-               "4 could not check (some checks did not complete, nothing violates), "
+               "4 could not check (some checks did not complete, nothing violates), 5 unusable golden directory, "
+               "6 no common interface (diff), 7 a module cannot be run (diff, snapshot), "
                "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.",
     )
     parser.add_argument("modules", nargs="*", metavar="PATH_OR_HANDLE",
@@ -292,6 +356,7 @@ def config_from_args(args) -> Config:
             progress=sys.stderr.isatty() and not args.quiet,
             jobs=_jobs(args.jobs),
             cache_dir=_cache_dir(args),
+            golden=os.path.abspath(args.golden) if getattr(args, "golden", None) else None,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

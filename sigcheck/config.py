@@ -66,6 +66,8 @@ class Config:
     cache_dir: Optional[str] = None  # the result cache (sigcheck.cache); None = no cache
     source: Optional[str] = None  # the config file the values came from
     per_module: tuple = ()  # (glob, {"ignore": (...), "severity": {...}, "options": {...}}) in file order
+    diff: Mapping = field(default_factory=lambda: MappingProxyType({}))  # sigcheck diff thresholds ([tool.sigcheck.diff])
+    golden: Optional[str] = None  # a golden-outputs directory (sigcheck snapshot) RUN506 compares with
 
     def __post_init__(self):
         """Values are validated like the CLI's flags, so that the Python API cannot build a Config the
@@ -201,7 +203,8 @@ def _sigcheck_table(path: str, *, required: bool):
 
 
 _KEYS = ("select", "ignore", "severity", "fail_on", "batch_sizes", "timeout", "static", "options",
-         "max_archive_size", "allow_unsafe_ops", "jobs", "max_memory", "require_sandbox", "cache", "per_module")
+         "max_archive_size", "allow_unsafe_ops", "jobs", "max_memory", "require_sandbox", "cache", "per_module",
+         "diff", "golden")
 _PER_MODULE_KEYS = ("ignore", "severity", "options")
 
 
@@ -250,6 +253,10 @@ def _validate(key: str, value, source: str):
         return _cache_dir(value, where, source)
     if key == "per_module":
         return _per_module(value, where)
+    if key == "diff":
+        return MappingProxyType(diff_thresholds(value, where))
+    if key == "golden":
+        return _golden_dir(value, where, source)
     raise AssertionError(key)  # pragma: no cover - _KEYS and _validate disagree
 
 
@@ -403,3 +410,30 @@ def parse_batch_sizes(value, where="batch sizes") -> tuple:
             raise ConfigError(f"{where}: {size} is outside 1..4096")
         sizes.append(size)
     return tuple(dict.fromkeys(sizes))
+
+
+def diff_thresholds(value, where) -> dict:
+    """``[tool.sigcheck.diff]``: the behaviour thresholds of ``sigcheck diff``, numbers in [0, 1] (or above, for
+    max-relative-difference)."""
+    from .diffing.behaviour import THRESHOLDS
+
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table of thresholds: {', '.join(k.replace('_', '-') for k in THRESHOLDS)}")
+    checked = {}
+    for raw, number in value.items():
+        name = raw.replace("-", "_")
+        if name not in THRESHOLDS:
+            raise ConfigError(f"{where}: unknown threshold {raw!r}; known: "
+                              f"{', '.join(k.replace('_', '-') for k in THRESHOLDS)}")
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
+            raise ConfigError(f"{where}.{raw} must be a number >= 0, not {number!r}")
+        checked[name] = float(number)
+    return checked
+
+
+def _golden_dir(value, where: str, source: str) -> str:
+    """A golden-outputs directory, relative to the config file."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} must be a directory written by 'sigcheck snapshot', not {value!r}")
+    base = os.path.dirname(os.path.abspath(source)) if os.path.isfile(source) else os.getcwd()
+    return os.path.join(base, os.path.expanduser(value))

@@ -33,6 +33,7 @@ ALL = "all"  # every synthetic image in one batch, reversed (a batch unlike any 
 REPEAT = "repeat"  # two images run twice in the inference graph
 RANGE255 = "range255"  # four images at [0, 255] instead of [0, 1]
 DROPOUT = "dropout"  # two images run several times in every tag set but the inference graph
+OUTPUTS = "outputs"  # every synthetic image once, every output kept: golden outputs and `sigcheck diff`
 
 INFERENCE, OTHERS, EVERY = "inference", "others", "every"  # which tag sets a probe runs in
 
@@ -62,6 +63,8 @@ for _kind in (
     ProbeKind(REPEAT, "image", INFERENCE, "the same batch twice: determinism"),
     ProbeKind(RANGE255, "image", INFERENCE, "images at [0, 255]: which input range the module expects"),
     ProbeKind(DROPOUT, "image", OTHERS, "the same batch several times in the training graphs: dropout"),
+    ProbeKind(OUTPUTS, "image", INFERENCE, "every synthetic image in order, every output's values kept: "
+                                            "golden outputs and version-to-version comparison"),
 ):
     register(_kind)
 

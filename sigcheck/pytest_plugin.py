@@ -240,6 +240,8 @@ class SigcheckItem(pytest.Item):
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, (SigcheckFailure, SigcheckWarning)):  # also under -W error
             return str(excinfo.value)
+        if isinstance(excinfo.value, SigcheckError):  # an unusable golden directory: one line, no traceback
+            return f"sigcheck: {excinfo.value}"
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):

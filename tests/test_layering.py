@@ -37,7 +37,7 @@ import sigcheck
 PACKAGE_DIR = os.path.dirname(sigcheck.__file__)
 
 LAYERS = (
-    ("basics", ("sigcheck", "sigcheck.errors", "sigcheck.results", "sigcheck.probes", "sigcheck.bundled", "sigcheck.vocabulary",
+    ("basics", ("sigcheck", "sigcheck.errors", "sigcheck.results", "sigcheck.probes", "sigcheck.bundled", "sigcheck.vocabulary", "sigcheck.schemas",
                 "sigcheck.pytest_rootdir", "sigcheck.runtime.tfimport")),
     ("resolve", ("sigcheck.resolve", "sigcheck.changed")),
     ("facts", ("sigcheck.facts",)),
@@ -45,7 +45,7 @@ LAYERS = (
     (("runtime", "checks"), ("sigcheck.runtime", "sigcheck.checks")),
     ("engine", ("sigcheck.engine", "sigcheck.rules")),
     ("render", ("sigcheck.render", "sigcheck.ruledocs", "sigcheck.outputs")),
-    ("api", ("sigcheck.api", "sigcheck.config", "sigcheck.cache", "sigcheck.many")),
+    ("api", ("sigcheck.api", "sigcheck.config", "sigcheck.cache", "sigcheck.many", "sigcheck.diffing")),
     ("faces", ("sigcheck.cli", "sigcheck.__main__", "sigcheck.commands", "sigcheck.stream", "sigcheck.cluster",
                "sigcheck.registry", "sigcheck.pytest_plugin", "sigcheck.fixtures", "sigcheck.testing",
                "sigcheck.testing_runtime")),

@@ -54,7 +54,8 @@ def built(modules) -> dict:
     """The fixture modules these tests use, built before any ``pytester`` exists:
     pytester drops the modules a test imports when it ends, and TensorFlow
     (numpy's C extension) cannot be imported a second time."""
-    names = ("fv-conformant", "img302-uint8-input", "out405-train-output-dropout", "run503-batch-statistics")
+    names = ("fv-conformant", "img302-uint8-input", "out405-train-output-dropout", "run503-batch-statistics",
+             "pair-fv-perturbed-strongly")
     return {name: modules.build(name) for name in names}
 
 
@@ -363,3 +364,17 @@ def test_the_result_cache_of_the_config_serves_a_second_session(pytester, built)
     second = pytester.runpytest_subprocess("-v", "-rf")
     assert second.parseoutcomes()["passed"] == passed - 1
     assert "failed in the cache" in second.stdout.str()
+
+
+def test_golden_in_the_config_compares_with_golden_outputs(pytester, built):
+    """[tool.sigcheck] golden = "DIR": RUN506 fails a module whose outputs drifted, naming the worst element."""
+    assert run_sigcheck("snapshot", built["fv-conformant"], "--out", pytester.path / "golden").returncode == 0
+    export(pytester, built, "fv-conformant", "pair-fv-perturbed-strongly")
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\nsigcheck_modules = "exports/*"\n'
+                               'sigcheck_select = "RUN506"\n[tool.sigcheck]\ngolden = "golden"\n')
+    result = pytester.runpytest_subprocess("-v")
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert "exports/fv-conformant/saved_model.pb::RUN506 PASSED" in out
+    assert "exports/pair-fv-perturbed-strongly/saved_model.pb::RUN506 FAILED" in out
+    assert "differs from the golden output" in out and "worst:" in out

@@ -11,7 +11,7 @@ deterministic function of each image alone.
 from __future__ import annotations
 
 from ..facts.model import format_shape, format_tags
-from ..probes import ALL, REPEAT, SIZES, kind_of
+from ..probes import ALL, OUTPUTS, REPEAT, SIZES, kind_of
 from . import check, location, passed, skipped, violated
 from ._observed import (
     each_default_observed,
@@ -216,3 +216,48 @@ def input_sensitive(ctx, options):
                            f"(max difference {spread:.3g}); the output ignores the input", **where)
         else:
             yield passed(f"{len(finite)} synthetic images give {len(distinct)} distinct outputs", **where)
+
+
+@check("RUN506", needs=(OUTPUTS,))
+def golden_outputs(ctx, options):
+    """Every golden output against the module's, element by element: |new - golden| <= atol + rtol * |golden|."""
+    import numpy as np
+
+    from ..facts.golden import read_golden
+
+    if not options.get("golden"):
+        yield skipped("no golden outputs given (--golden DIR, or golden = \"DIR\" in [tool.sigcheck])")
+        return
+    golden = read_golden(options["golden"])  # the api has verified it and its interface already
+    for out in golden.outputs:
+        signature = ctx.primary.signature(out.signature)
+        where = {**ctx.where(signature, "outputs", out.key)} if signature is not None else {}
+        seen = observed(ctx, ctx.primary.tags, out.signature)
+        if seen.probes is None:
+            yield seen.unobserved(**where)
+            continue
+        probe = seen.probes.get(OUTPUTS)
+        tensor = ctx.observations.tensor(ctx.primary.tags, out.signature, out.key)
+        if probe is None or probe.error or tensor not in probe.runs[0].values:
+            yield skipped(f"not run: {probe.error if probe is not None and probe.error else 'no values'} "
+                          "(see RUN501)", **where)
+            continue
+        actual = np.asarray(probe.runs[0].values[tensor], np.float64)
+        expected = np.asarray(out.values, np.float64)
+        if actual.shape != expected.shape:
+            yield violated(f"'{out.key}' is {list(actual.shape)}, the golden one {list(expected.shape)}", **where)
+            continue
+        excess = np.abs(actual - expected) - (out.atol + out.rtol * np.abs(expected))
+        excess = np.where(np.isnan(excess), np.inf, excess)
+        index = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.size else None
+        if index is not None and excess[index] > 0:
+            bad = int(np.count_nonzero(excess > 0))
+            images = sorted({golden.labels[i] for i in np.nonzero(excess > 0)[0]})
+            yield violated(f"'{out.key}' differs from the golden output in {bad} of {excess.size} elements "
+                           f"({', '.join(images)}); worst: {golden.labels[index[0]]} element {[int(i) for i in index[1:]]} is "
+                           f"{actual[index]:.6g}, golden {expected[index]:.6g} (rtol {out.rtol:g}, atol {out.atol:g})",
+                           **where)
+        else:
+            worst = float(np.max(np.abs(actual - expected))) if actual.size else 0.0
+            yield passed(f"'{out.key}' matches the golden output for {len(golden.labels)} images "
+                         f"(max |diff| {worst:.3g}; rtol {out.rtol:g}, atol {out.atol:g})", **where)

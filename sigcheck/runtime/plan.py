@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from ..analysis.feedable import why_unfeedable
 from ..facts.image import image_input, image_signature_names, image_size_for_inference
 from ..facts.model import ModuleFacts
-from ..probes import (ALL, CATALOGUE, DROPOUT, EVERY, INFERENCE, OTHERS, RANGE255, REFUSED, REPEAT, SIZES, ordered,
-                      size_probe)
+from ..probes import (ALL, CATALOGUE, DROPOUT, EVERY, INFERENCE, OTHERS, OUTPUTS, RANGE255, REFUSED, REPEAT, SIZES,
+                      ordered, size_probe)
 from . import batches
 
 REPEAT_IMAGES = (3, 2)  # smooth noise, uniform noise
@@ -34,6 +34,7 @@ class Probe:
     scale: float = 1.0
     exact: bool = False  # feed exactly this batch even if the input's batch size is fixed
     runs: int = 1
+    keep_all: bool = False  # keep the values of every numeric output, in its own dtype (not only `default`)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ IMAGE_PROBES = {
     REPEAT: lambda batch_sizes, dropout_runs: [Probe(REPEAT, REPEAT_IMAGES, runs=2)],
     RANGE255: lambda batch_sizes, dropout_runs: [Probe(RANGE255, RANGE_IMAGES, scale=255.0)],
     DROPOUT: lambda batch_sizes, dropout_runs: [Probe(DROPOUT, REPEAT_IMAGES, runs=dropout_runs)],
+    OUTPUTS: lambda batch_sizes, dropout_runs: [Probe(OUTPUTS, tuple(range(len(batches.NAMES))), keep_all=True)],
 }
 
 

@@ -208,7 +208,9 @@ def _run_group(tf, session, group, images, prefix, arrays, tags) -> dict:
             for tensor, value in values.items():
                 outputs[tensor] = {"shape": list(value.shape), "finite": bool(np.all(np.isfinite(value)))
                                    if value.dtype.kind in "fc" else True}
-                if tensor in keep:
+                if probe.keep_all and value.dtype.kind in "biufc":
+                    arrays[f"{prefix}/{probe.name}/{run}/{tensor}"] = np.asarray(value)
+                elif tensor in keep:
                     arrays[f"{prefix}/{probe.name}/{run}/{tensor}"] = np.asarray(value, dtype=np.float64)
             record["runs"].append({"outputs": outputs, "seconds": round(time.perf_counter() - started, 4)})
         probes.append(record)
