@@ -50,6 +50,9 @@ def _not_applicable(rule: Rule, ctx: Context) -> Optional[str]:
         return "no meta graph to check (see HUB102)"
     if rule.scope == "image" and not ctx.is_image_module:
         return "not an image module: no signature takes 'images' or is named image_feature_vector/image_classification"
+    if rule.scope == "text" and ctx.kind != "text":
+        return f"not a text module (kind: {ctx.kind}): no `default` signature maps one string or token input " \
+               "to a rank-2 float output"
     if rule.stage == "runtime" and ctx.runtime_skip_reason:
         return ctx.runtime_skip_reason
     return None

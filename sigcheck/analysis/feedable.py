@@ -17,10 +17,10 @@ NO_GRAPH_TO_RUN = "no meta graph to run (see HUB102)"
 
 def why_unfeedable(meta, signature, tensor, size):
     """Why ``signature`` (image input ``tensor``, synthetic size ``size``) cannot run, or None."""
-    return _why_unrunnable(signature, tensor, size) or _absent_tensor(meta, signature)
+    return _why_unrunnable(signature, tensor, size) or absent_tensor(meta, signature)
 
 
-def _absent_tensor(meta, signature):
+def absent_tensor(meta, signature):
     """Why a signature naming a node its graph lacks cannot be fetched (HUB106 reports it)."""
     for tensor in signature.inputs + signature.outputs:
         for name in tensor.components:

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any, Optional
 
 from ..facts.image import module_image_signatures
+from ..facts.kind import module_kind, text_signature_names
 from ..facts.model import MetaGraphFacts, ModuleFacts, SignatureFacts
 from . import location
 
@@ -34,6 +35,16 @@ class Context:
     @property
     def is_image_module(self) -> bool:
         return bool(self.image_signatures)
+
+    @cached_property
+    def kind(self) -> str:
+        """image | text | other (facts.kind: the one definition; --kind overrides)."""
+        return module_kind(self.facts)
+
+    @cached_property
+    def text_signatures(self) -> tuple:
+        """The signatures the TXT rules judge: `default` of a text module."""
+        return tuple(self.primary.signature(n) for n in text_signature_names(self.facts))
 
     def where(self, signature: SignatureFacts, *path: str) -> dict:
         """tags/signature/location keywords for a finding about ``signature``."""

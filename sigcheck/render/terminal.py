@@ -79,6 +79,7 @@ def header(report) -> Table:
         ("Module", report.module),
         ("Format", facts.get("format", "?")),
         ("Tag sets", ", ".join(tag_set(t) for t in facts.get("tag_sets", [])) or "none"),
+        ("Kind", facts.get("kind", "?")),
         ("Image signatures", ", ".join(facts.get("image_signatures", [])) or "none (not an image module)"),
         ("Image size", size_text),
         ("Outputs (N)", str(facts.get("num_outputs") if facts.get("num_outputs") is not None else "unknown")),

@@ -17,7 +17,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import batches
+from . import batches, strings
 from .plan import Plan
 
 
@@ -88,8 +88,11 @@ def load_observations(plan: Plan, out_dir: str) -> Observations:
         probes = {}
         for g_index, group in enumerate(entry.get("groups", [])):
             prefix = f"{t_index}/{g_index}"
+            planned = plan.tag_sets[t_index].groups[g_index] if t_index < len(plan.tag_sets) and \
+                g_index < len(plan.tag_sets[t_index].groups) else None
+            names = strings.NAMES if planned is not None and planned.input_kind == "text" else batches.NAMES
             probes[group["input_tensor"]] = {
-                p["name"]: _probe(p, prefix, arrays) for p in group["probes"]
+                p["name"]: _probe(p, prefix, arrays, names) for p in group["probes"]
             }
         tag_sets.append(TagSetRun(
             tags=tuple(entry["tags"]),
@@ -101,7 +104,7 @@ def load_observations(plan: Plan, out_dir: str) -> Observations:
     return Observations(plan, tuple(tag_sets))
 
 
-def _probe(raw: dict, prefix: str, arrays: dict) -> ProbeResult:
+def _probe(raw: dict, prefix: str, arrays: dict, names: tuple = batches.NAMES) -> ProbeResult:
     runs = []
     for index, run in enumerate(raw["runs"]):
         outputs = run["outputs"]
@@ -114,4 +117,4 @@ def _probe(raw: dict, prefix: str, arrays: dict) -> ProbeResult:
         ))
     images = tuple(raw["images"])
     return ProbeResult(raw["name"], images, raw["scale"], tuple(runs), raw.get("error"),
-                       labels=tuple(batches.NAMES[i] for i in images))
+                       labels=tuple(names[i] for i in images))

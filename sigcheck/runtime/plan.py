@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 from ..analysis.feedable import why_unfeedable
 from ..facts.image import image_input, image_signature_names, image_size_for_inference
+from ..facts.kind import module_kind
 from ..facts.model import ModuleFacts
 from ..probes import (ALL, CATALOGUE, DROPOUT, EVERY, INFERENCE, OTHERS, RANGE255, REFUSED, REPEAT, SIZES, ordered,
                       size_probe)
@@ -46,6 +47,7 @@ class Group:
     signatures: tuple  # signature names served by this group
     outputs: tuple  # ((signature, key, tensor name), ...)
     probes: tuple  # of Probe
+    input_kind: str = "image"  # "image": Probe.images index batches.NAMES; "text": strings.NAMES
 
     def tensor(self, signature: str, key: str):
         return next((t for s, k, t in self.outputs if s == signature and k == key), None)
@@ -107,6 +109,12 @@ def make_plan(facts: ModuleFacts, directory: str, *, batch_sizes, dropout_runs: 
     loadable = [m for m in facts.meta_graphs if facts.loaded_for(m.tags) is m]
     ordered_metas = [primary] + [m for m in loadable if m is not primary]
     settings = {"batch_sizes": tuple(batch_sizes), "dropout_runs": dropout_runs}
+    if module_kind(facts) == "text":
+        from .textplan import text_tag_set_plan
+
+        return Plan(directory, tuple(
+            text_tag_set_plan(meta, text_probes(needs, inference=meta is primary, **settings))
+            for meta in ordered_metas))
     tag_sets = []
     for meta in ordered_metas:
         present = [n for n in names if meta.signature(n) is not None]
@@ -138,6 +146,19 @@ def image_probes(needs, *, inference: bool, batch_sizes, dropout_runs: int) -> t
         kind = CATALOGUE[name]
         if kind.input_kind == "image" and kind.tag_sets in here:
             probes += IMAGE_PROBES[name](batch_sizes, dropout_runs)
+    return tuple(probes)
+
+
+def text_probes(needs, *, inference: bool, batch_sizes, dropout_runs: int) -> tuple:
+    """The text probes of ``needs`` for the inference graph (``inference``) or another tag set."""
+    from .textplan import TEXT_PROBES
+
+    here = (EVERY, INFERENCE) if inference else (EVERY, OTHERS)
+    probes = []
+    for name in ordered(needs):
+        kind = CATALOGUE[name]
+        if kind.input_kind == "text" and kind.tag_sets in here:
+            probes += TEXT_PROBES[name](batch_sizes, dropout_runs)
     return tuple(probes)
 
 
