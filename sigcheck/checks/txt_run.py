@@ -140,8 +140,8 @@ def text_batch_independence(ctx, options):
         by_string: dict = {}
         for name, probe in seen.probes.items():
             rows = seen.default_rows(name)
-            if rows is None or name == TEXT_REPEAT:
-                continue
+            if rows is None or name == TEXT_REPEAT or len(rows[1]) != len(rows[0]):
+                continue  # a batch with rows missing or added is TXT711's
             for position, index in enumerate(rows[0]):
                 by_string.setdefault(index, []).append((len(rows[0]), rows[1][position]))
         compared = {i: found for i, found in by_string.items() if len({b for b, _ in found}) > 1}
@@ -179,6 +179,9 @@ def text_input_sensitive(ctx, options):
         probe = seen.probes[TEXT_ALL]
         indices, values = rows
         flat = values.reshape(len(values), -1)
+        if len(flat) != len(indices):
+            yield skipped(f"{len(flat)} embeddings for {len(indices)} strings (see TXT711)", **where)
+            continue
         chosen = [p for p, i in enumerate(indices) if probe.label(i) in _DISTINCT_LABELS
                   and np.isfinite(flat[p]).all()]
         if len(chosen) < 2:
