@@ -165,6 +165,10 @@ def _rows(results) -> list:
 
 def verdict_line(report) -> Text:
     style, meaning = VERDICT_TEXT[report.verdict]
+    if report.verdict == "pass" and report.facts.get("kind") == "text":
+        meaning = "the module follows the Common Signatures for Text"
+    elif report.verdict == "not-applicable" and report.facts.get("kind") == "other":
+        meaning = "neither an image nor a text module: image and text rules were skipped"
     detail = counts(report.summary, STATUSES, none="")
     note = ""
     if report.fail_on == "warning" and report.summary["warn"]:
