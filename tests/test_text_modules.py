@@ -145,3 +145,16 @@ def test_kind_is_a_validated_setting():
     assert Config(kind="text").kind == "text"
     with pytest.raises(ConfigError, match="kind must be one of image, text"):
         Config(kind="audio")
+
+
+def test_kind_is_shown_and_kind_text_tells_an_image_module_why_it_is_no_text_module(modules):
+    """`--kind text` on the conformant image module: image rules skip, TXT rules say what breaks them."""
+    from helpers import rule_verdicts, run_sigcheck_inprocess
+
+    path = modules.build("fv-conformant")
+    forced = run_sigcheck_inprocess("--static", "--format", "json", "--kind", "text", path).json
+    verdicts = rule_verdicts(forced)
+    assert forced["facts"]["kind"] == "text" and verdicts["IMG301"] == "skip"
+    assert (verdicts["TXT701"], verdicts["TXT702"], verdicts["TXT703"]) == ("pass", "fail", "fail")
+    text = run_sigcheck_inprocess("--static", modules.build("text-conformant")).stdout
+    assert "Kind" in text and "text" in text and "Common Signatures for Text" in text
