@@ -1,5 +1,5 @@
-"""Text modules in-process (issue 13): the kind definition, TXT701-TXT704 on built facts,
-SEC601's asset exception, and the text ops of the allowlist against TensorFlow's op registry.
+"""Text modules in-process (issue 13): the kind definition (TXT70x cases are in
+test_rules_inprocess.py), SEC601's asset exception, and the text ops of the allowlist against TensorFlow's op registry.
 
 Real text modules (fixtures/text.py) run through tests/test_static_rules.py and
 tests/test_runtime_rules.py like every fixture; these are the fast layer beside them.
@@ -57,18 +57,6 @@ def test_an_image_signature_makes_an_image_module_and_kind_can_be_forced():
     assert_results("TXT704", replace(other, forced_kind="text"), fail="rank 2")
     assert_results("IMG301", replace(module(), forced_kind="text"), skip="not an image module")
     assert_results("TXT701", module(), skip="not a text module (kind: image)")
-
-
-def test_txt701_to_txt704_judge_the_default_signature():
-    for code in ("TXT701", "TXT702", "TXT703", "TXT704"):
-        assert_results(code, text_module(), passes=True)
-    assert_results("TXT702", text_module((tensor("default", "int32", (None,)),)), fail=("int32", "token ids"))
-    assert_results("TXT703", text_module((tensor("default", "string", (None, 1)),)), fail="[?, 1]")
-    assert_results("TXT703", text_module((tensor("default", "string", (8,)),)), fail="fixed batch")
-    assert_results("TXT704", text_module(outputs=(tensor("default", "float32", (None, None)),)), fail="N unknown")
-    assert_results("TXT704", text_module(outputs=(tensor("default", "float64", (None, 8)),)), fail="float32")
-    sparse = tensor("default", "string", (None,), encoding="sparse", name="v:0", components=("i:0", "v:0", "s:0"))
-    assert_results("TXT701", text_module((sparse,)), fail="dense")
 
 
 # --- SEC601: the assets a module may read ---------------------------------------

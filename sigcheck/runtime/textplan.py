@@ -3,14 +3,14 @@
 The twin of ``plan.IMAGE_PROBES`` for the text probes of ``sigcheck.probes``;
 ``Probe.images`` holds indices into ``strings.NAMES``.  Only a dense string
 input of rank 1 is fed: an integer (token id) or 2-D input is a text module
-that violates TXT702/TXT703, and nothing sensible can be fed to it.
+that violates the text input conventions, and nothing sensible can be fed to it
+(``analysis.feedable.why_unfeedable_text``).
 """
 
 from __future__ import annotations
 
-from ..analysis.feedable import absent_tensor
+from ..analysis.feedable import why_unfeedable_text
 from ..facts.image import DEFAULT
-from ..facts.model import format_shape
 from ..probes import TEXT_ALL, TEXT_DROPOUT, TEXT_REPEAT, TEXT_SIZES, size_probe
 from . import strings
 from .plan import Group, Probe, TagSetPlan
@@ -29,24 +29,6 @@ TEXT_PROBES = {
     TEXT_REPEAT: lambda batch_sizes, dropout_runs: [Probe(TEXT_REPEAT, REPEAT_STRINGS, runs=2)],
     TEXT_DROPOUT: lambda batch_sizes, dropout_runs: [Probe(TEXT_DROPOUT, REPEAT_STRINGS, runs=dropout_runs)],
 }
-
-
-def why_unfeedable_text(meta, signature) -> str:
-    """Why synthetic strings cannot be fed to ``signature``, or None."""
-    if signature is None:
-        return "no 'default' signature (see SIG201)"
-    if len(signature.inputs) != 1:
-        return f"{len(signature.inputs)} inputs, not one text input (see TXT701)"
-    tensor = signature.inputs[0]
-    if tensor.encoding != "dense" or not tensor.name:
-        return f"'{tensor.key}' is a {tensor.encoding} tensor (see TXT701)"
-    if tensor.dtype != "string":
-        return f"'{tensor.key}' is {tensor.dtype}: synthetic text is fed only to string inputs (see TXT702)"
-    if tensor.shape is None or len(tensor.shape) != 1:
-        return f"'{tensor.key}' is {format_shape(tensor.shape)}, not [batch] (see TXT703)"
-    if signature.output(DEFAULT) is None:
-        return "no 'default' output to observe (see TXT704)"
-    return absent_tensor(meta, signature)
 
 
 def text_tag_set_plan(meta, probes) -> TagSetPlan:
