@@ -105,7 +105,7 @@ def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, wor
     results = evaluate(facts, [r for r in rules if r.scope == "module"], **common) + evaluate(
         checked, [r for r in rules if r.scope != "module"],
         observations=outcome.observations, runtime_skip_reason=outcome.skip_reason,
-        runtime_error=outcome.error, **common)
+        runtime_error=outcome.error, registry=outcome.registry, **common)
     summary = summarize(facts, directory, judged=checked)
     if outcome.sandbox:
         summary["sandbox"] = outcome.sandbox  # only when the module ran: what confined it

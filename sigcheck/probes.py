@@ -81,6 +81,12 @@ for _kind in (
     register(_kind)
 
 
+# The op registry: which op types of each tag set the installed TensorFlow registers.  Asked of
+# the worker without loading anything, so it is answered even for a module the safety gate refuses.
+REGISTRY = "registry"
+register(ProbeKind(REGISTRY, "any", EVERY, "which op types the installed TensorFlow registers (nothing is loaded)"))
+
+
 def validate_needs(code: str, needs) -> tuple:
     """``needs`` as a tuple of known probe names; a typo fails at import, not at run time."""
     needs = tuple(needs)

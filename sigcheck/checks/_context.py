@@ -18,6 +18,14 @@ class Context:
     observations: Any = None  # runtime.Observations when the runtime stage ran
     runtime_skip_reason: Optional[str] = None  # why runtime rules were not run (skip)
     runtime_error: Optional[str] = None  # why the runtime stage failed (error)
+    registry: Optional[dict] = None  # tags -> unregistered op types, when only the op registry was asked
+
+    def unregistered_ops(self, tags) -> Optional[tuple]:
+        """The op types of tag set ``tags`` the installed TensorFlow does not register; None: not asked."""
+        if self.registry is not None:
+            return self.registry.get(tuple(tags))
+        run = self.observations.for_tags(tags) if self.observations is not None else None
+        return None if run is None else run.unregistered_ops
 
     @property
     def primary(self) -> MetaGraphFacts:

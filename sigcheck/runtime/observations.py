@@ -49,6 +49,7 @@ class TagSetRun:
     variables_error: Optional[str] = None
     variables: int = 0
     probes: dict = field(default_factory=dict)  # input tensor -> {probe name: ProbeResult}
+    unregistered_ops: Optional[tuple] = None  # op types TensorFlow does not register; None: not asked
 
     @property
     def loaded(self) -> bool:
@@ -100,6 +101,7 @@ def load_observations(plan: Plan, out_dir: str) -> Observations:
             variables_error=entry.get("variables_error"),
             variables=entry.get("variables", 0),
             probes=probes,
+            unregistered_ops=None if "unregistered_ops" not in entry else tuple(entry["unregistered_ops"]),
         ))
     return Observations(plan, tuple(tag_sets))
 

@@ -99,9 +99,18 @@ def observe(tf, plan_path: str, out_dir: str) -> None:
     arrays = {}
     images = {}
     for t_index, tag_plan in enumerate(plan.tag_sets):
-        emit("load", tags=list(tag_plan.tags))
         entry = {"tags": list(tag_plan.tags), "groups": []}
         observed["tag_sets"].append(entry)
+        if tag_plan.op_types:
+            entry["unregistered_ops"] = _unregistered(tag_plan.op_types)
+        if not plan.load:
+            entry["load_error"] = "not loaded: only the op registry was asked"
+            continue
+        if entry.get("unregistered_ops"):
+            entry["load_error"] = (f"TensorFlow does not register the op type(s) {', '.join(entry['unregistered_ops'])}"
+                                   " the graph uses, so it cannot import the graph")
+            continue
+        emit("load", tags=list(tag_plan.tags))
         graph = tf.Graph()
         with tf.compat.v1.Session(graph=graph, config=_session_config(tf)) as session:
             entry.update(_load(tf, loader, session, tag_plan.tags))
@@ -117,6 +126,13 @@ def observe(tf, plan_path: str, out_dir: str) -> None:
     np.savez(os.path.join(out_dir, "observations.npz"), **arrays)
     with open(os.path.join(out_dir, "observations.json"), "w", encoding="utf-8") as f:
         json.dump(observed, f)
+
+
+def _unregistered(op_types) -> list:
+    """The op types the installed TensorFlow (with the op libraries it has loaded) does not register."""
+    from tensorflow.python.framework import op_def_registry
+
+    return [op for op in op_types if op_def_registry.get(op) is None]
 
 
 def _session_config(tf):
