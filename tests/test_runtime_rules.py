@@ -118,7 +118,7 @@ def test_unsafe_module_is_never_executed_unless_allowed(modules):
     marker = CATALOG.marker_path(path)
     run = run_sigcheck("--format", "json", path)
     assert run.returncode == 1
-    runtime = [r for r in run.json["results"] if r["rule"] in CATALOG.IMAGE_RUNTIME_RULES]
+    runtime = [r for r in run.json["results"] if r["rule"] in CATALOG.GATED_RUNTIME_RULES]
     assert runtime and all(r["status"] == "skip" and "--allow-unsafe-ops" in r["message"] for r in runtime)
     assert not os.path.exists(marker), "sigcheck executed a graph SEC601 flags"
     # The fixture is real: allowed to run outside the sandbox (test_sandbox.py), it writes the marker.

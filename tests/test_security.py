@@ -71,7 +71,7 @@ def test_full_runs_never_write_the_canary(modules):
     assert run.returncode == 1, run.stderr
     for path, report in zip(paths, run.json["reports"]):
         assert rule_verdicts(report)["SEC601"] == "fail", path
-        runtime = [r for r in report["results"] if r["rule"] in CATALOG.IMAGE_RUNTIME_RULES]
+        runtime = [r for r in report["results"] if r["rule"] in CATALOG.GATED_RUNTIME_RULES]
         assert runtime and all(r["status"] == "skip" and "--allow-unsafe-ops" in r["message"] for r in runtime)
         assert not canaries(path), f"sigcheck executed {path}"
 
