@@ -16,7 +16,7 @@ from .config import Config, _validate, parse_tag_set
 from .engine import effective_options, evaluate, select_rules
 from .errors import ConfigError, SigcheckError, UsageError
 from .facts.golden import GoldenError, interface_mismatch, read_golden
-from .facts.image import is_image_module
+from .facts.kind import module_kind
 from .facts.model import ModuleFacts, format_tags
 from .facts.reader import read_module
 from .facts.summary import summarize
@@ -29,7 +29,8 @@ from .runtime.stage import runtime_stage
 # Keyword options: the [tool.sigcheck] keys in Python spelling, plus tags (the CLI's --tags).
 OPTIONS = {"select": "select", "ignore": "ignore", "fail_on": "fail_on", "static": "static",
            "severity": "severities", "options": "options", "batch_sizes": "batch_sizes", "timeout": "timeout",
-           "max_archive_size": "max_archive_bytes", "allow_unsafe_ops": "allow_unsafe_ops", "jobs": "jobs"}
+           "max_archive_size": "max_archive_bytes", "allow_unsafe_ops": "allow_unsafe_ops", "jobs": "jobs",
+           "kind": "kind"}
 
 
 def check(handle: str, config: Optional[Config] = None, *, worker=None, progress=None, **options) -> Report:
@@ -99,6 +100,8 @@ def require_tensorflow(config: Config, *, hint: str = "--static") -> None:
 
 def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, worker, progress) -> Report:
     checked = _only_tags(facts, config.tags)
+    if config.kind:
+        facts, checked = replace(facts, forced_kind=config.kind), replace(checked, forced_kind=config.kind)
     rules = select_rules(load_rules(), config.select, config.ignore)
     outcome = runtime_stage(checked, directory, runtime_settings(rules, config), worker, progress)
     common = {"severities": config.severities, "options": config.options}
@@ -106,7 +109,7 @@ def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, wor
     results = evaluate(facts, [r for r in rules if r.scope == "module"], **common) + evaluate(
         checked, [r for r in rules if r.scope != "module"],
         observations=outcome.observations, runtime_skip_reason=outcome.skip_reason,
-        runtime_error=outcome.error, **common)
+        runtime_error=outcome.error, registry=outcome.registry, **common)
     summary = summarize(facts, directory, judged=checked)
     if outcome.sandbox:
         summary["sandbox"] = outcome.sandbox  # only when the module ran: what confined it
@@ -114,7 +117,7 @@ def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, wor
         module=handle,
         results=results,
         facts=summary,
-        image_module=is_image_module(checked),
+        image_module=module_kind(checked) != "other",
         fail_on=config.fail_on,
     )
 

@@ -74,7 +74,7 @@ def config_fingerprint(config) -> dict:
         "options": {code: {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(opts.items())}
                     for code, opts in sorted(config.options.items())},
         "batch_sizes": list(config.batch_sizes), "max_archive_bytes": config.max_archive_bytes,
-        "allow_unsafe_ops": config.allow_unsafe_ops,
+        "allow_unsafe_ops": config.allow_unsafe_ops, **({"kind": config.kind} if config.kind else {}),
     }
 
 

@@ -301,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allow-unsafe-ops", action="store_true", default=None,
                         help="run the module even if SEC601 finds ops outside the allowlist (file, system, "
                              "Python callbacks...)")
+    parser.add_argument("--kind", choices=("image", "text"),
+                        help="judge the module as an image or a text module whatever its signatures say "
+                             "(default: detect the kind; see README, Module kinds)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress display on stderr")
     parser.add_argument("--jobs", "-j", type=int, metavar="N",
                         help="modules checked in parallel, each with its own worker process (default: one per core)")
@@ -353,6 +356,7 @@ def config_from_args(args) -> Config:
             require_sandbox=args.require_sandbox,
             batch_sizes=parse_batch_sizes(args.batch_sizes, "--batch-sizes") if args.batch_sizes else None,
             allow_unsafe_ops=args.allow_unsafe_ops,
+            kind=args.kind,
             progress=sys.stderr.isatty() and not args.quiet,
             jobs=_jobs(args.jobs),
             cache_dir=_cache_dir(args),

@@ -61,6 +61,7 @@ class Config:
     max_memory: int = 0  # bytes all workers of a run may use together; 0 = default_max_memory()
     require_sandbox: bool = False  # refuse to run modules where the worker cannot be sandboxed
     allow_unsafe_ops: bool = False
+    kind: Optional[str] = None  # "image" | "text": judge the module as that kind; None = detect it
     jobs: int = 0  # worker processes for several modules; 0 = number of cores
     progress: bool = False  # show progress on stderr (the CLI decides: TTY and not --quiet)
     cache_dir: Optional[str] = None  # the result cache (sigcheck.cache); None = no cache
@@ -87,6 +88,8 @@ class Config:
             raise ConfigError(f"timeout must be a positive number of seconds, not {self.timeout!r}")
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 0:
             raise ConfigError(f"jobs must be a whole number >= 0 (0 = one per core), not {self.jobs!r}")
+        if self.kind is not None:
+            parse_kind(self.kind, "kind")
 
     def worker_memory(self, jobs: int) -> int:
         """The memory bound of each of ``jobs`` workers: the run's share."""
@@ -204,7 +207,7 @@ def _sigcheck_table(path: str, *, required: bool):
 
 _KEYS = ("select", "ignore", "severity", "fail_on", "batch_sizes", "timeout", "static", "options",
          "max_archive_size", "allow_unsafe_ops", "jobs", "max_memory", "require_sandbox", "cache", "per_module",
-         "diff", "golden")
+         "diff", "golden", "kind")
 _PER_MODULE_KEYS = ("ignore", "severity", "options")
 
 
@@ -257,7 +260,19 @@ def _validate(key: str, value, source: str):
         return MappingProxyType(diff_thresholds(value, where))
     if key == "golden":
         return _golden_dir(value, where, source)
+    if key == "kind":
+        return parse_kind(value, where)
     raise AssertionError(key)  # pragma: no cover - _KEYS and _validate disagree
+
+
+KINDS = ("image", "text")
+
+
+def parse_kind(value, where="kind") -> str:
+    """``image`` or ``text``: the module kind to judge the module as (facts.kind)."""
+    if value not in KINDS:
+        raise ConfigError(f"{where} must be one of {', '.join(KINDS)}, not {value!r}")
+    return value
 
 
 def _per_module(value, where) -> tuple:

@@ -12,6 +12,7 @@ from typing import Mapping, Optional
 
 from .checks._context import Context
 from .facts.model import ModuleFacts
+from .probes import REGISTRY
 from .results import Result
 from .rules import Rule, matches
 
@@ -33,8 +34,9 @@ def evaluate(
     runtime_error: Optional[str] = None,
     severities: Mapping = None,
     options: Mapping = None,
+    registry: Optional[Mapping] = None,
 ) -> tuple:
-    ctx = Context(facts, observations, runtime_skip_reason, runtime_error)
+    ctx = Context(facts, observations, runtime_skip_reason, runtime_error, registry)
     results = []
     for rule in rules:
         severity = (severities or {}).get(rule.code, rule.severity)
@@ -52,9 +54,18 @@ def _not_applicable(rule: Rule, ctx: Context) -> Optional[str]:
         return "no meta graph to check (see HUB102)"
     if rule.scope == "image" and not ctx.is_image_module:
         return "not an image module: no signature takes 'images' or is named image_feature_vector/image_classification"
-    if rule.stage == "runtime" and ctx.runtime_skip_reason:
+    if rule.scope == "text" and ctx.kind != "text":
+        return f"not a text module (kind: {ctx.kind}): no `default` signature maps one string or token input " \
+               "to a rank-2 float output"
+    if rule.stage == "runtime" and ctx.runtime_skip_reason and not _asks_registry_only(rule, ctx):
         return ctx.runtime_skip_reason
     return None
+
+
+def _asks_registry_only(rule: Rule, ctx: Context) -> bool:
+    """A rule that reads only the op registry is judged even when the module was not run (the worker
+    answered the registry question without loading it)."""
+    return rule.needs == (REGISTRY,) and ctx.registry is not None
 
 
 def _run(rule: Rule, severity: str, options: dict, ctx: Context) -> list:

@@ -69,6 +69,27 @@ for _kind in (
     register(_kind)
 
 
+# Text probes (TF1 Hub text modules: synthetic strings, sigcheck.runtime.strings).
+TEXT_SIZES = "text-size"  # one probe "text-size-B" per configured batch size B, in every tag set
+TEXT_ALL = "text-all"  # every synthetic string in one batch, reversed: empty, long, non-ASCII, OOV...
+TEXT_REPEAT = "text-repeat"  # three sentences run twice in the inference graph
+TEXT_DROPOUT = "text-dropout"  # three sentences run several times in every tag set but the inference graph
+
+for _kind in (
+    ProbeKind(TEXT_SIZES, "text", EVERY, "runs at each batch size B; output shapes against B"),
+    ProbeKind(TEXT_ALL, "text", INFERENCE, "every synthetic string at once: odd strings, distinct inputs"),
+    ProbeKind(TEXT_REPEAT, "text", INFERENCE, "the same sentences twice: determinism"),
+    ProbeKind(TEXT_DROPOUT, "text", OTHERS, "the same sentences several times in the training graphs: dropout"),
+):
+    register(_kind)
+
+
+# The op registry: which op types of each tag set the installed TensorFlow registers.  Asked of
+# the worker without loading anything, so it is answered even for a module the safety gate refuses.
+REGISTRY = "registry"
+register(ProbeKind(REGISTRY, "any", EVERY, "which op types the installed TensorFlow registers (nothing is loaded)"))
+
+
 def validate_needs(code: str, needs) -> tuple:
     """``needs`` as a tuple of known probe names; a typo fails at import, not at run time."""
     needs = tuple(needs)
@@ -84,15 +105,15 @@ def ordered(needs) -> tuple:
     return tuple(n for n in CATALOGUE if n in wanted)
 
 
-def size_probe(batch: int) -> str:
-    """The name of the SIZES probe at batch size ``batch``."""
-    return f"{SIZES}-{batch}"
+def size_probe(batch: int, kind: str = SIZES) -> str:
+    """The name of the SIZES (or TEXT_SIZES) probe at batch size ``batch``."""
+    return f"{kind}-{batch}"
 
 
 def kind_of(probe_name: str) -> str:
     """The catalogue name a probe in the observations belongs to (``size-5`` -> ``size``)."""
     head, _, tail = probe_name.rpartition("-")
-    return head if head == SIZES and tail.isdigit() else probe_name
+    return head if head in (SIZES, TEXT_SIZES) and tail.isdigit() else probe_name
 
 
 # The marker a runtime reason starts with when a signature was not run for a

@@ -69,7 +69,7 @@ def _stage_text(rule) -> str:
 
 def _scope_text(scope: str) -> str:
     return {"module": "the module's files", "graph": "every module with a meta graph",
-            "image": "image modules"}[scope]
+            "image": "image modules", "text": "text modules"}[scope]
 
 
 def rules_markdown(rules=None) -> str:

@@ -24,8 +24,8 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 STAGES = ("static", "runtime")
-# module: needs only the files; graph: needs a meta graph; image: needs an image signature
-SCOPES = ("module", "graph", "image")
+# module: needs only the files; graph: needs a meta graph; image: an image module; text: a text module
+SCOPES = ("module", "graph", "image", "text")
 CODE_RE = re.compile(r"^[A-Z]{3}[1-9]\d\d$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED = ("code", "name", "category", "severity", "stage", "scope", "summary", "why", "spec",

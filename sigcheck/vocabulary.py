@@ -27,6 +27,7 @@ MODULE_FILES = ("saved_model.pb", "tfhub_module.pb")
 SPEC_URLS = {
     "images": "https://www.tensorflow.org/hub/common_signatures/images",
     "tf1-hub-format": "https://www.tensorflow.org/hub/tf1_hub_module",
+    "text": "https://www.tensorflow.org/hub/common_signatures/text",
 }
 
 

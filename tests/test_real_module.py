@@ -16,7 +16,7 @@ from helpers import rule_verdicts, run_sigcheck
 from sigcheck.rules import load_rules
 
 RULES = load_rules()
-NOT_IMAGE = {r.code for r in RULES if r.scope == "image"}
+NOT_IMAGE = {r.code for r in RULES if r.scope in ("image", "text")}  # kind `other`: neither applies
 # entry -> (handle inside the entry, verdict, rules that must not pass, HUB105's full-run message)
 EXPECTED = {
     "deepmind-research__DM21": ("", "not-applicable", {}, "restored 28 variable(s)"),
@@ -61,7 +61,7 @@ def test_static_report_is_what_the_client_would_do(entry, realworld):
     assert report["verdict"] == EXPECTED[entry][1]
     assert run.returncode == (1 if EXPECTED[entry][1] == "fail" else 0)
     assert rule_verdicts(report) == _expected_verdicts(entry, static=True)
-    assert report["facts"]["image_module"] is False
+    assert report["facts"]["image_module"] is False and report["facts"]["kind"] == "other"
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,7 @@ def test_each_runtime_rule_passes_conformant_and_fails_its_violators(rule, full_
                  and CATALOG.expected_verdicts(r, RULES, static=False)[code] == violated]
     assert violators, f"{code} has no failing fixture"
     passing = []
-    for name in CONFORMANT:
+    for name in (("text-conformant",) if rule.scope == "text" else CONFORMANT):
         expected = CATALOG.expected_verdicts(CATALOG.recipe(name), RULES, static=False)[code]
         assert expected in ("pass", "skip") and rule_verdicts(full_reports[name])[code] == expected, name
         passing += [name] if expected == "pass" else []
@@ -131,7 +131,7 @@ def test_unsafe_module_is_never_executed_unless_allowed(modules, tmp_path):
     marker = CATALOG.marker_path(path)
     run = run_sigcheck("--format", "json", path)
     assert run.returncode == 1
-    runtime = [r for r in run.json["results"] if r["rule"] in CATALOG.RUNTIME_RULES]
+    runtime = [r for r in run.json["results"] if r["rule"] in CATALOG.GATED_RUNTIME_RULES]
     assert runtime and all(r["status"] == "skip" and "--allow-unsafe-ops" in r["message"] for r in runtime)
     assert not os.path.exists(marker), "sigcheck executed a graph SEC601 flags"
     # The fixture is real: allowed to run outside the sandbox (test_sandbox.py), it writes the marker.
@@ -149,7 +149,7 @@ def test_a_crashing_module_gives_error_results_and_the_report_still_renders(modu
     run = run_sigcheck("--format", "json", "--allow-unsafe-ops", path)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     errors = [r for r in run.json["results"] if r["status"] == "error"]
-    assert {r["rule"] for r in errors} == set(CATALOG.RUNTIME_RULES)
+    assert {r["rule"] for r in errors} == set(CATALOG.IMAGE_RUNTIME_RULES)
     assert all("SIGABRT" in r["message"] for r in errors)
     rich = run_sigcheck("--allow-unsafe-ops", path)
     assert rich.returncode == 1 and "ERROR" in rich.stdout and rich.stdout.rstrip().splitlines()[-1].startswith(

@@ -36,7 +36,7 @@ needs_sandbox = pytest.mark.skipif(unavailable_reason() is not None,
 
 
 def _runtime_errors(report) -> list:
-    return [r["message"] for r in report["results"] if r["rule"] in CATALOG.RUNTIME_RULES and r["status"] == "error"]
+    return [r["message"] for r in report["results"] if r["rule"] in CATALOG.IMAGE_RUNTIME_RULES and r["status"] == "error"]
 
 
 _PROBE = """
@@ -131,7 +131,7 @@ def test_a_write_outside_the_temp_dir_is_stopped(modules):
     try:
         assert not os.path.exists(marker), "the sandbox let the module write outside its temp dir"
         errors = _runtime_errors(run.json)
-        assert len(errors) == len(CATALOG.RUNTIME_RULES), run.stderr
+        assert len(errors) == len(CATALOG.IMAGE_RUNTIME_RULES), run.stderr
         assert all("stopped by the sandbox" in m and "Permission denied" in m for m in errors), errors
     finally:
         if os.path.exists(marker):
@@ -212,7 +212,7 @@ def test_a_connection_to_a_local_port_is_stopped(modules):
         assert listener.connections == 0, "the sandbox let the module connect"
         assert run.json["facts"]["sandbox"].endswith("network denied")
         errors = _runtime_errors(run.json)
-        assert len(errors) == len(CATALOG.RUNTIME_RULES)
+        assert len(errors) == len(CATALOG.IMAGE_RUNTIME_RULES)
         # stopped by the sandbox at the socket, not a crash or a timeout after gRPC's retries
         assert all("stopped by the sandbox" in e and "network" in e for e in errors), errors
         assert _connects_without_a_sandbox(path, recipe.run_args, listener), "the fixture does not connect"
@@ -257,7 +257,7 @@ def test_a_16_tib_fill_fails_at_once_on_the_memory_bound(modules):
     run = run_sigcheck("--format", "json", *recipe.run_args, "--max-memory", "3GiB", path)
     assert time.monotonic() - started < 60, "the allocation rode the timeout instead of failing"
     errors = _runtime_errors(run.json)
-    assert len(errors) == len(CATALOG.RUNTIME_RULES), run.stderr
+    assert len(errors) == len(CATALOG.IMAGE_RUNTIME_RULES), run.stderr
     assert all("exceeded the memory limit of 3.0 GiB" in m for m in errors), errors
     assert run.returncode == 4 and run.json["verdict"] == "incomplete"  # could not check: never a pass
 

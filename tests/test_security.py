@@ -72,7 +72,7 @@ def test_full_runs_never_write_the_canary(modules):
     assert run.returncode == 1, run.stderr
     for path, report in zip(paths, run.json["reports"]):
         assert rule_verdicts(report)["SEC601"] == "fail", path
-        runtime = [r for r in report["results"] if r["rule"] in CATALOG.RUNTIME_RULES]
+        runtime = [r for r in report["results"] if r["rule"] in CATALOG.GATED_RUNTIME_RULES]
         assert runtime and all(r["status"] == "skip" and "--allow-unsafe-ops" in r["message"] for r in runtime)
         assert not canaries(path), f"sigcheck executed {path}"
 
@@ -279,5 +279,5 @@ def test_a_recursive_function_passes_sec601_and_its_crash_stays_in_the_worker(mo
     assert verdicts["SEC601"] == "pass"
     errors = [r["message"] for r in run.json["results"] if r["status"] == "error"]
     assert {r["rule"] for r in run.json["results"] if r["status"] == "error"} == set(
-        CATALOG.RUNTIME_RULES)
+        CATALOG.IMAGE_RUNTIME_RULES)
     assert all("inference process was killed by SIGSEGV" in e for e in errors), errors

@@ -18,6 +18,9 @@ TensorFlow's loader picks, the first whose tag set matches):
   name, each body walked once.  A called name that is no library function is
   run by TensorFlow as a primitive op and judged as one.
 
+A file-reading table initialiser (``asset_ops``) is allowed when it provably
+reads one of the module's own declared asset files (``analysis.assets``).
+
 The restore op alone may in addition use the checkpoint-reading ops
 (``restore_ops``), and only reading the module's own checkpoint: their prefix
 input must be the saver's filename tensor, which the loader feeds with the
@@ -31,6 +34,7 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from ..facts.graph import tensor_op_name, walk_back
+from .assets import asset_read_problem
 
 # Collections whose ops a loader or hub.Module runs when the module is loaded.
 INIT_COLLECTIONS = ("table_initializer", "saved_model_main_op", "legacy_init_op", "init_op", "local_init_op")
@@ -46,6 +50,7 @@ class Hazard(NamedTuple):
     where: str  # what reaches it and the node: "output default/default: node 'w' (WriteFile)"
     path: tuple = ()  # start node first; built for the first few findings only
     problem: Optional[str] = None  # set for malformed graphs and unproven restore inputs
+    reason: Optional[str] = None  # why a file-reading table op is unsafe (analysis.assets)
 
     @property
     def what(self) -> str:
@@ -80,7 +85,8 @@ def default_saver_roots(meta) -> list:
 def unsafe_ops(meta, options) -> list:
     """Every Hazard for what would execute outside the allowlist, or cannot be followed."""
     allowed = set(options["allowed_ops"]) | set(options["extra_allowed_ops"])
-    findings = _judge(meta, execution_roots(meta), allowed)
+    asset_ops = frozenset(options.get("asset_ops", ())) - allowed
+    findings = _judge(meta, execution_roots(meta), allowed, asset_ops=asset_ops)
     if meta.has_saver_def and meta.restore_op:
         restore_ops = set(options["restore_ops"]) - allowed
         findings += _judge(meta, [("restore op", meta.restore_op)], allowed | restore_ops, restore_ops)
@@ -90,7 +96,8 @@ def unsafe_ops(meta, options) -> list:
     return list(unique.values())
 
 
-def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()) -> list:
+def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset(),
+           asset_ops: frozenset = frozenset()) -> list:
     graph = meta.graph
     labels, findings = {}, []
     for what, name in roots:
@@ -101,19 +108,24 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
     walk = walk_back(graph, list(labels), functions=True)
     library = graph.library
 
-    def found(key, op, problem=None, last=None):
+    def found(key, op, problem=None, last=None, reason=None):
         what = labels[walk.start_of(key)]
         path = ()
         if len(findings) < SHOWN_PATHS:
             path = (what, *walk.path(*key), *((last,) if last else ()))
-        findings.append(Hazard(op, f"{what}: {walk.describe(key)}", path, problem))
+        findings.append(Hazard(op, f"{what}: {walk.describe(key)}", path, problem, reason))
 
     for malformed in walk.malformed:
         if malformed.key is not None:
             found(malformed.key, None, f"{walk.describe(malformed.key)} {malformed.problem}")
     callers = _callers(walk) if restore_ops else {}
     for scope, name, node in walk:
-        if node.op not in allowed and node.op not in library:
+        if node.op in asset_ops and node.op not in library:
+            reason = asset_read_problem(meta, node) if scope is None else (
+                f"{node.op} {node.name!r} is inside a library function: its filename cannot be proven an asset")
+            if reason:
+                found((scope, name), node.op, reason=reason)
+        elif node.op not in allowed and node.op not in library:
             found((scope, name), node.op)
         elif node.op in restore_ops:
             problem = _unproven_restore(meta, scope, node, callers)

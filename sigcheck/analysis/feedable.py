@@ -17,10 +17,10 @@ NO_GRAPH_TO_RUN = "no meta graph to run (see HUB102)"
 
 def why_unfeedable(meta, signature, tensor, size):
     """Why ``signature`` (image input ``tensor``, synthetic size ``size``) cannot run, or None."""
-    return _why_unrunnable(signature, tensor, size) or _absent_tensor(meta, signature)
+    return _why_unrunnable(signature, tensor, size) or absent_tensor(meta, signature)
 
 
-def _absent_tensor(meta, signature):
+def absent_tensor(meta, signature):
     """Why a signature naming a node its graph lacks cannot be fetched (HUB106 reports it)."""
     for tensor in signature.inputs + signature.outputs:
         for name in tensor.components:
@@ -44,3 +44,21 @@ def _why_unrunnable(signature, tensor, size):
     if signature.output(DEFAULT) is None:
         return "no 'default' output to observe (see OUT401)"
     return None
+
+
+def why_unfeedable_text(meta, signature) -> str:
+    """Why synthetic strings cannot be fed to ``signature``, or None."""
+    if signature is None:
+        return "no 'default' signature (see SIG201)"
+    if len(signature.inputs) != 1:
+        return f"{len(signature.inputs)} inputs, not one text input (see TXT701)"
+    tensor = signature.inputs[0]
+    if tensor.encoding != "dense" or not tensor.name:
+        return f"'{tensor.key}' is a {tensor.encoding} tensor (see TXT701)"
+    if tensor.dtype != "string":
+        return f"'{tensor.key}' is {tensor.dtype}: synthetic text is fed only to string inputs (see TXT702)"
+    if tensor.shape is None or len(tensor.shape) != 1:
+        return f"'{tensor.key}' is {format_shape(tensor.shape)}, not [batch] (see TXT703)"
+    if signature.output(DEFAULT) is None:
+        return "no 'default' output to observe (see TXT704)"
+    return absent_tensor(meta, signature)

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any, Optional
 
 from ..facts.image import module_image_signatures
+from ..facts.kind import module_kind, text_signature_names
 from ..facts.model import MetaGraphFacts, ModuleFacts, SignatureFacts
 from . import location
 
@@ -17,6 +18,14 @@ class Context:
     observations: Any = None  # runtime.Observations when the runtime stage ran
     runtime_skip_reason: Optional[str] = None  # why runtime rules were not run (skip)
     runtime_error: Optional[str] = None  # why the runtime stage failed (error)
+    registry: Optional[dict] = None  # tags -> unregistered op types, when only the op registry was asked
+
+    def unregistered_ops(self, tags) -> Optional[tuple]:
+        """The op types of tag set ``tags`` the installed TensorFlow does not register; None: not asked."""
+        if self.registry is not None:
+            return self.registry.get(tuple(tags))
+        run = self.observations.for_tags(tags) if self.observations is not None else None
+        return None if run is None else run.unregistered_ops
 
     @property
     def primary(self) -> MetaGraphFacts:
@@ -34,6 +43,16 @@ class Context:
     @property
     def is_image_module(self) -> bool:
         return bool(self.image_signatures)
+
+    @cached_property
+    def kind(self) -> str:
+        """image | text | other (facts.kind: the one definition; --kind overrides)."""
+        return module_kind(self.facts)
+
+    @cached_property
+    def text_signatures(self) -> tuple:
+        """The signatures the TXT rules judge: `default` of a text module."""
+        return tuple(self.primary.signature(n) for n in text_signature_names(self.facts))
 
     def where(self, signature: SignatureFacts, *path: str) -> dict:
         """tags/signature/location keywords for a finding about ``signature``."""

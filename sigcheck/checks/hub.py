@@ -31,6 +31,7 @@ from collections import Counter
 from ..facts.model import format_shape, format_tags
 from ..facts.protos import FORMAT_V3
 from ..facts.reader import ATTACHMENTS_COLLECTION
+from ..probes import REGISTRY
 from . import Finding, check, location, passed, skipped, violated
 
 _SHOWN = 3  # problems quoted in a message; the evidence counts them all
@@ -304,3 +305,26 @@ def well_formed_graph(ctx, options):
         more = f"; and {len(found) - _SHOWN} more" if len(found) > _SHOWN else ""
         yield violated(f"{format_tags(meta.tags)}: TensorFlow cannot build node(s) " + "; ".join(found[:_SHOWN])
                        + more, evidence=f"{len(found)} node(s)", **where)
+
+
+@check("HUB108", needs=(REGISTRY,))
+def registered_ops(ctx, options):
+    for meta in ctx.facts.meta_graphs:
+        where = {"tags": meta.tags, "location": location(meta.tags, "graph")}
+        missing = ctx.unregistered_ops(meta.tags)
+        if missing is None:
+            yield skipped(f"{format_tags(meta.tags)}: the op registry was not asked (tag set not run)", **where)
+        elif missing:
+            yield violated(f"{format_tags(meta.tags)}: op type(s) {', '.join(missing)} are not registered in the "
+                           f"installed TensorFlow{_providers(missing, options['libraries'])}, so TensorFlow cannot "
+                           "import the graph", evidence=f"{len(missing)} op type(s)", **where)
+        else:
+            yield passed(f"{format_tags(meta.tags)}: every op type the graph uses is registered in the installed "
+                         "TensorFlow", **where)
+
+
+def _providers(ops, libraries) -> str:
+    """`` (provided by LIB)`` for the op types whose prefix ``libraries`` knows."""
+    known = [entry.split("=", 1) for entry in libraries if "=" in entry]
+    found = sorted({library for op in ops for prefix, library in known if op.startswith(prefix)})
+    return f" (provided by {'; '.join(found)})" if found else ""

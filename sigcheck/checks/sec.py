@@ -19,13 +19,17 @@ def no_unsafe_ops(ctx, options):
         if not found:
             yield passed(f"{format_tags(meta.tags)}: everything that runs uses allowlisted ops", **where)
             continue
-        unsafe = [f for f in found if f.problem is None]
+        unsafe = [f for f in found if f.problem is None and f.reason is None]
         if unsafe:
             ops = sorted({f.op for f in unsafe})
             yield violated(
                 f"{format_tags(meta.tags)}: op(s) {', '.join(ops)} would execute but are not on the allowlist "
                 f"of pure compute and variable ops; e.g. {unsafe[0].op} on the path {_shown(unsafe[0])}",
                 evidence=f"{len(unsafe)} node(s)", **where)
+        for reading in [f for f in found if f.reason is not None][:SHOWN_PATHS]:
+            yield violated(
+                f"{format_tags(meta.tags)}: a file read that is not the module's own asset would execute: "
+                f"{reading.reason} (path {_shown(reading)})", evidence="file access", **where)
         for problem in [f for f in found if f.problem is not None][:SHOWN_PATHS]:
             kind = "the graph is malformed" if problem.op is None else "the restore path is not a plain restore"
             yield violated(

@@ -34,11 +34,17 @@ def module_image_signatures(facts) -> tuple:
     signatures the image rules judge (and, non-empty, of an image module).
 
     ``facts`` are the facts being judged, after --tags; the report, the engine's
-    scope and the checks all ask this, so they cannot disagree.  (Module kinds
-    beyond images -- text, other -- extend this function, keeping it the one place.)"""
+    scope and the checks all ask this, so they cannot disagree.  An image module's
+    kind (``facts.kind.module_kind``) is ``image`` exactly when this is non-empty."""
     if not facts.meta_graphs:
         return ()
-    return image_signature_names(facts.primary)
+    forced = getattr(facts, "forced_kind", None)
+    if forced == "text":
+        return ()  # --kind text: judged as a text module only (facts.kind)
+    names = image_signature_names(facts.primary)
+    if not names and forced == "image" and facts.primary.signature(DEFAULT) is not None:
+        names = (DEFAULT,)  # --kind image: tell the publisher why `default` is no image signature
+    return names
 
 
 def is_image_module(facts) -> bool:

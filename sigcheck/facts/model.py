@@ -232,6 +232,8 @@ class MetaGraphFacts:
             (repeated if tag in seen else seen).add(tag)
         return tuple(sorted(repeated))
     variables: tuple = ()  # of facts.variables.VariableFacts: every variable op of the graph
+    assets: tuple = ()  # of facts.assets.AssetFacts: the asset files this meta graph declares
+    path_consts: tuple = ()  # of facts.assets.PathConst: string Consts file-reading table ops are given
 
     def signature(self, name: str) -> Optional[SignatureFacts]:
         return next((s for s in self.signatures if s.name == name), None)
@@ -272,6 +274,7 @@ class ModuleFacts:
     has_variables: bool = False  # variables/variables.index exists
     checkpoint: Optional[tuple] = None  # of facts.checkpoint.CheckpointEntry, read from variables.index
     checkpoint_problem: Optional[str] = None  # why variables.index could not be read
+    forced_kind: Optional[str] = None  # "image" | "text" from --kind; None: detected (facts.kind)
 
     @property
     def tag_sets(self) -> tuple:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import struct
+from dataclasses import replace
 
 from google.protobuf.message import DecodeError
 
 from ..errors import ReadError, one_line
 from . import protos
+from .assets import read_assets
 from .checkpoint import CheckpointError, read_index
 from .collector import collector_paused
 from .composite import composite_info
@@ -74,7 +76,7 @@ def read_module(path: str) -> ModuleFacts:
                         f"modules of at most {MAX_META_GRAPHS} (TF1 Hub writes one per tag set)")
     graphs: dict = {}  # node count -> [(graph_def or its bytes, GraphFacts)]: tag sets may share a graph
     with collector_paused():
-        meta_graphs = tuple(_meta_graph_facts(m, graphs) for m in saved_model.meta_graphs)
+        meta_graphs = tuple(_with_assets(path, m, _meta_graph_facts(m, graphs)) for m in saved_model.meta_graphs)
     return ModuleFacts(
         path=path,
         module_def=read_module_def(os.path.join(path, MODULE_DEF)),
@@ -83,6 +85,14 @@ def read_module(path: str) -> ModuleFacts:
         checkpoint=checkpoint,
         checkpoint_problem=problem,
     )
+
+
+def _with_assets(path: str, meta_graph, facts: MetaGraphFacts) -> MetaGraphFacts:
+    """``facts`` with the module's declared assets and the paths its file-reading ops are given."""
+    assets, path_consts = read_assets(path, meta_graph, facts.graph)
+    if not assets and not path_consts:
+        return facts
+    return replace(facts, assets=assets, path_consts=path_consts)
 
 
 def _read_checkpoint(index: str) -> tuple:

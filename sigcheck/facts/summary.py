@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .image import expected_image_size, module_image_signatures
+from .kind import module_kind, text_signature_names
 from .model import ModuleFacts
 from .protos import FORMAT_UNSPECIFIED, FORMAT_V3
 
@@ -29,6 +30,7 @@ def summarize(facts: ModuleFacts, directory: str, judged: ModuleFacts = None) ->
         "format": format_name(facts),
         "required_features": list(facts.module_def.required_features),
         "tag_sets": [list(t) for t in facts.tag_sets],
+        "kind": module_kind(judged),  # image | text | other (facts.kind; --kind overrides)
         "image_module": False,
         "image_signatures": [],
         "image_size": None,
@@ -52,6 +54,10 @@ def summarize(facts: ModuleFacts, directory: str, judged: ModuleFacts = None) ->
             summary["image_size"] = expected.size.to_json()
             summary["image_size_source"] = expected.source
         default = first.output("default")
+        if default is not None and default.shape is not None and len(default.shape) == 2:
+            summary["num_outputs"] = default.shape[1]
+    if summary["kind"] == "text" and text_signature_names(judged):
+        default = primary.signature(text_signature_names(judged)[0]).output("default")
         if default is not None and default.shape is not None and len(default.shape) == 2:
             summary["num_outputs"] = default.shape[1]
     info = primary.image_module_info

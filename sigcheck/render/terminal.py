@@ -79,6 +79,7 @@ def header(report) -> Table:
         ("Module", report.module),
         ("Format", facts.get("format", "?")),
         ("Tag sets", ", ".join(tag_set(t) for t in facts.get("tag_sets", [])) or "none"),
+        ("Kind", facts.get("kind", "?")),
         ("Image signatures", ", ".join(facts.get("image_signatures", [])) or "none (not an image module)"),
         ("Image size", size_text),
         ("Outputs (N)", str(facts.get("num_outputs") if facts.get("num_outputs") is not None else "unknown")),
@@ -164,6 +165,10 @@ def _rows(results) -> list:
 
 def verdict_line(report) -> Text:
     style, meaning = VERDICT_TEXT[report.verdict]
+    if report.verdict == "pass" and report.facts.get("kind") == "text":
+        meaning = "the module follows the Common Signatures for Text"
+    elif report.verdict == "not-applicable" and report.facts.get("kind") == "other":
+        meaning = "neither an image nor a text module: image and text rules were skipped"
     detail = counts(report.summary, STATUSES, none="")
     note = ""
     if report.fail_on == "warning" and report.summary["warn"]:

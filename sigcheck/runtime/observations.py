@@ -17,7 +17,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import batches
+from . import batches, strings
 from .plan import Plan
 
 
@@ -49,6 +49,7 @@ class TagSetRun:
     variables_error: Optional[str] = None
     variables: int = 0
     probes: dict = field(default_factory=dict)  # input tensor -> {probe name: ProbeResult}
+    unregistered_ops: Optional[tuple] = None  # op types TensorFlow does not register; None: not asked
 
     @property
     def loaded(self) -> bool:
@@ -88,8 +89,11 @@ def load_observations(plan: Plan, out_dir: str) -> Observations:
         probes = {}
         for g_index, group in enumerate(entry.get("groups", [])):
             prefix = f"{t_index}/{g_index}"
+            planned = plan.tag_sets[t_index].groups[g_index] if t_index < len(plan.tag_sets) and \
+                g_index < len(plan.tag_sets[t_index].groups) else None
+            names = strings.NAMES if planned is not None and planned.input_kind == "text" else batches.NAMES
             probes[group["input_tensor"]] = {
-                p["name"]: _probe(p, prefix, arrays) for p in group["probes"]
+                p["name"]: _probe(p, prefix, arrays, names) for p in group["probes"]
             }
         tag_sets.append(TagSetRun(
             tags=tuple(entry["tags"]),
@@ -97,11 +101,12 @@ def load_observations(plan: Plan, out_dir: str) -> Observations:
             variables_error=entry.get("variables_error"),
             variables=entry.get("variables", 0),
             probes=probes,
+            unregistered_ops=None if "unregistered_ops" not in entry else tuple(entry["unregistered_ops"]),
         ))
     return Observations(plan, tuple(tag_sets))
 
 
-def _probe(raw: dict, prefix: str, arrays: dict) -> ProbeResult:
+def _probe(raw: dict, prefix: str, arrays: dict, names: tuple = batches.NAMES) -> ProbeResult:
     runs = []
     for index, run in enumerate(raw["runs"]):
         outputs = run["outputs"]
@@ -114,4 +119,4 @@ def _probe(raw: dict, prefix: str, arrays: dict) -> ProbeResult:
         ))
     images = tuple(raw["images"])
     return ProbeResult(raw["name"], images, raw["scale"], tuple(runs), raw.get("error"),
-                       labels=tuple(batches.NAMES[i] for i in images))
+                       labels=tuple(names[i] for i in images))

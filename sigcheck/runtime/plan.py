@@ -14,13 +14,14 @@ which probe is declared on its check.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ..analysis.feedable import why_unfeedable
 from ..facts.image import image_input, image_signature_names, image_size_for_inference
+from ..facts.kind import module_kind
 from ..facts.model import ModuleFacts
-from ..probes import (ALL, CATALOGUE, DROPOUT, EVERY, INFERENCE, OTHERS, OUTPUTS, RANGE255, REFUSED, REPEAT, SIZES,
-                      ordered, size_probe)
+from ..probes import (ALL, CATALOGUE, DROPOUT, EVERY, INFERENCE, OTHERS, OUTPUTS, RANGE255, REFUSED, REGISTRY, REPEAT,
+                      SIZES, ordered, size_probe)
 from . import batches
 
 REPEAT_IMAGES = (3, 2)  # smooth noise, uniform noise
@@ -47,6 +48,7 @@ class Group:
     signatures: tuple  # signature names served by this group
     outputs: tuple  # ((signature, key, tensor name), ...)
     probes: tuple  # of Probe
+    input_kind: str = "image"  # "image": Probe.images index batches.NAMES; "text": strings.NAMES
 
     def tensor(self, signature: str, key: str):
         return next((t for s, k, t in self.outputs if s == signature and k == key), None)
@@ -57,6 +59,7 @@ class TagSetPlan:
     tags: tuple
     groups: tuple  # of Group
     unrunnable: tuple = ()  # ((signature, reason), ...)
+    op_types: tuple = ()  # op types the graph uses, asked of the registry (REGISTRY); () when not asked
 
     def group_for(self, signature: str):
         return next((g for g in self.groups if signature in g.signatures), None)
@@ -70,6 +73,7 @@ class Plan:
     module_dir: str
     tag_sets: tuple  # of TagSetPlan; the first is the inference graph
     seed: int = batches.DEFAULT_SEED
+    load: bool = True  # False: only ask the op registry, load nothing (a module the safety gate refuses)
 
     def for_tags(self, tags: tuple):
         return next((t for t in self.tag_sets if t.tags == tuple(tags)), None)
@@ -87,8 +91,9 @@ class Plan:
                          "outputs": tuple(tuple(o) for o in g["outputs"]),
                          "probes": tuple(Probe(**{**p, "images": tuple(p["images"])}) for p in g["probes"])})
                 for g in t["groups"])
-            tag_sets.append(TagSetPlan(tuple(t["tags"]), groups, tuple(tuple(u) for u in t["unrunnable"])))
-        return cls(raw["module_dir"], tuple(tag_sets), raw["seed"])
+            tag_sets.append(TagSetPlan(tuple(t["tags"]), groups, tuple(tuple(u) for u in t["unrunnable"]),
+                                       tuple(t.get("op_types", ()))))
+        return cls(raw["module_dir"], tuple(tag_sets), raw["seed"], raw.get("load", True))
 
     @property
     def image_forwards(self) -> int:
@@ -103,11 +108,44 @@ def make_plan(facts: ModuleFacts, directory: str, *, batch_sizes, dropout_runs: 
     Only meta graphs TensorFlow's loader can load are planned: one shadowed by an
     earlier one with the same tag set would be loaded as that earlier one,
     its probes run on the wrong graph and its observations filed under the same tags."""
+    plan = _make_plan(facts, directory, batch_sizes=batch_sizes, dropout_runs=dropout_runs,
+                      max_batch_bytes=max_batch_bytes, needs=needs)
+    return with_op_types(plan, facts) if REGISTRY in needs else plan
+
+
+def with_op_types(plan: Plan, facts: ModuleFacts) -> Plan:
+    """``plan`` with each tag set's op types filled in, for the worker to look up in the registry."""
+    by_tags = {m.tags: m for m in facts.meta_graphs if facts.loaded_for(m.tags) is m}
+    return replace(plan, tag_sets=tuple(replace(t, op_types=op_types(by_tags[t.tags])) if t.tags in by_tags else t
+                                        for t in plan.tag_sets))
+
+
+def registry_plan(facts: ModuleFacts, directory: str) -> Plan:
+    """Only the registry question, for every loadable tag set: nothing is loaded or run."""
+    metas = [m for m in facts.meta_graphs if facts.loaded_for(m.tags) is m]
+    return Plan(directory, tuple(TagSetPlan(m.tags, (), (), op_types(m)) for m in metas), load=False)
+
+
+def op_types(meta) -> tuple:
+    """Every op type a node of the graph or of a library function names, library functions excepted."""
+    graph = meta.graph
+    found = {n.op for n in graph.nodes} | {n.op for f in graph.functions for n in f.nodes}
+    return tuple(sorted(found - set(graph.library)))
+
+
+def _make_plan(facts: ModuleFacts, directory: str, *, batch_sizes, dropout_runs: int, max_batch_bytes: int,
+               needs) -> Plan:
     primary = facts.primary
     names = image_signature_names(primary)
     loadable = [m for m in facts.meta_graphs if facts.loaded_for(m.tags) is m]
     ordered_metas = [primary] + [m for m in loadable if m is not primary]
     settings = {"batch_sizes": tuple(batch_sizes), "dropout_runs": dropout_runs}
+    if module_kind(facts) == "text":
+        from .textplan import text_tag_set_plan
+
+        return Plan(directory, tuple(
+            text_tag_set_plan(meta, text_probes(needs, inference=meta is primary, **settings))
+            for meta in ordered_metas))
     tag_sets = []
     for meta in ordered_metas:
         present = [n for n in names if meta.signature(n) is not None]
@@ -140,6 +178,19 @@ def image_probes(needs, *, inference: bool, batch_sizes, dropout_runs: int) -> t
         kind = CATALOGUE[name]
         if kind.input_kind == "image" and kind.tag_sets in here:
             probes += IMAGE_PROBES[name](batch_sizes, dropout_runs)
+    return tuple(probes)
+
+
+def text_probes(needs, *, inference: bool, batch_sizes, dropout_runs: int) -> tuple:
+    """The text probes of ``needs`` for the inference graph (``inference``) or another tag set."""
+    from .textplan import TEXT_PROBES
+
+    here = (EVERY, INFERENCE) if inference else (EVERY, OTHERS)
+    probes = []
+    for name in ordered(needs):
+        kind = CATALOGUE[name]
+        if kind.input_kind == "text" and kind.tag_sets in here:
+            probes += TEXT_PROBES[name](batch_sizes, dropout_runs)
     return tuple(probes)
 
 

@@ -15,6 +15,7 @@ from typing import Optional
 from ..analysis.execution import refusal_to_run, unsafe_to_run
 from ..analysis.feedable import NO_GRAPH_TO_RUN
 from ..facts.model import ModuleFacts, format_tags
+from ..probes import REGISTRY
 from .settings import RuntimeSettings
 
 
@@ -24,6 +25,8 @@ class StageOutcome:
     skip_reason: Optional[str] = None
     error: Optional[str] = None
     sandbox: Optional[str] = None  # what confined the worker that ran the module
+    # tags -> op types TensorFlow does not register, when only the registry was asked (the module was refused)
+    registry: Optional[dict] = None
 
 
 def runtime_stage(facts: ModuleFacts, directory: str, settings: RuntimeSettings, worker=None,
@@ -37,7 +40,7 @@ def runtime_stage(facts: ModuleFacts, directory: str, settings: RuntimeSettings,
         return StageOutcome(skip_reason=NO_GRAPH_TO_RUN)
     unsafe = unsafe_to_run(facts, settings.allowed_ops)
     if unsafe and not settings.allow_unsafe_ops:
-        return StageOutcome(skip_reason=refusal_to_run(unsafe))
+        return _registry_only(facts, directory, settings, worker, refusal_to_run(unsafe))
     from .plan import make_plan  # only modules that will run need a plan
 
     plan = make_plan(facts, directory, batch_sizes=settings.batch_sizes, dropout_runs=settings.dropout_runs,
@@ -56,6 +59,28 @@ def runtime_stage(facts: ModuleFacts, directory: str, settings: RuntimeSettings,
         if own:
             worker.close()
     return StageOutcome(observations=observations, sandbox=worker.sandbox)
+
+
+def _registry_only(facts, directory: str, settings: RuntimeSettings, worker, reason: str) -> StageOutcome:
+    """The refused module is not run; if a selected rule asks the op registry, the worker answers that
+    alone (loading nothing: unregistered ops are what keeps many a text module out of TensorFlow)."""
+    if REGISTRY not in settings.needs:
+        return StageOutcome(skip_reason=reason)
+    from .plan import registry_plan
+    from .runner import RuntimeFailure, sandboxed_worker
+
+    own = worker is None
+    if own:
+        worker = sandboxed_worker(settings.limits)
+    try:
+        observations = worker.run(registry_plan(facts, directory), timeout=settings.timeout)
+    except RuntimeFailure:
+        return StageOutcome(skip_reason=reason)
+    finally:
+        if own:
+            worker.close()
+    registry = {t.tags: t.unregistered_ops for t in observations.tag_sets if t.unregistered_ops is not None}
+    return StageOutcome(skip_reason=reason, registry=registry)
 
 
 class Progress:

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from . import batches, sandbox
+from . import batches, sandbox, strings
 from .paths import tensorflow_path
 from .plan import Plan
 from .variables import describe_outside, outside_global_variables, variable_ops
@@ -99,23 +99,40 @@ def observe(tf, plan_path: str, out_dir: str) -> None:
     arrays = {}
     images = {}
     for t_index, tag_plan in enumerate(plan.tag_sets):
-        emit("load", tags=list(tag_plan.tags))
         entry = {"tags": list(tag_plan.tags), "groups": []}
         observed["tag_sets"].append(entry)
+        if tag_plan.op_types:
+            entry["unregistered_ops"] = _unregistered(tag_plan.op_types)
+        if not plan.load:
+            entry["load_error"] = "not loaded: only the op registry was asked"
+            continue
+        if entry.get("unregistered_ops"):
+            entry["load_error"] = (f"TensorFlow does not register the op type(s) {', '.join(entry['unregistered_ops'])}"
+                                   " the graph uses, so it cannot import the graph")
+            continue
+        emit("load", tags=list(tag_plan.tags))
         graph = tf.Graph()
         with tf.compat.v1.Session(graph=graph, config=_session_config(tf)) as session:
             entry.update(_load(tf, loader, session, tag_plan.tags))
             if entry["load_error"] or entry["variables_error"]:
                 continue
             for g_index, group in enumerate(tag_plan.groups):
-                size = (group.height, group.width)
+                size = ("text",) if group.input_kind == "text" else (group.height, group.width)
                 if size not in images:
-                    images[size] = batches.make_images(*size, seed=plan.seed)
+                    images[size] = strings.make_strings() if group.input_kind == "text" else \
+                        batches.make_images(*size, seed=plan.seed)
                 prefix = f"{t_index}/{g_index}"
                 entry["groups"].append(_run_group(tf, session, group, images[size], prefix, arrays, tag_plan.tags))
     np.savez(os.path.join(out_dir, "observations.npz"), **arrays)
     with open(os.path.join(out_dir, "observations.json"), "w", encoding="utf-8") as f:
         json.dump(observed, f)
+
+
+def _unregistered(op_types) -> list:
+    """The op types the installed TensorFlow (with the op libraries it has loaded) does not register."""
+    from tensorflow.python.framework import op_def_registry
+
+    return [op for op in op_types if op_def_registry.get(op) is None]
 
 
 def _session_config(tf):
@@ -160,12 +177,21 @@ def _load(tf, loader, session, tags) -> dict:
         try:
             loader.run_init_ops(session, list(tags))
             if tf.compat.v1.get_collection("table_initializer"):
-                session.run(tf.compat.v1.tables_initializer())
+                # fed like the loader feeds its init ops: each declared asset tensor gets assets/<file>
+                session.run(tf.compat.v1.tables_initializer(), feed_dict=_asset_feeds(loader, tags))
         except Exception as exc:  # noqa: BLE001
             _stop_at_bounds(tf, exc)
             result["load_error"] = "init ops failed: " + _describe(exc)
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
+
+
+def _asset_feeds(loader, tags) -> dict:
+    """{asset tensor name: path in the module's assets/} for the meta graph of ``tags``."""
+    from tensorflow.python.saved_model import loader_impl
+
+    meta_graph = loader.get_meta_graph_def_from_tags(list(tags))
+    return dict(loader_impl.get_asset_tensors(loader._export_dir, meta_graph))
 
 
 def _checkpoint_mismatch(tf, variables_path: str):
@@ -195,7 +221,10 @@ def _run_group(tf, session, group, images, prefix, arrays, tags) -> dict:
         emit("probe", tags=list(tags), probe=probe.name, images=len(probe.images) * probe.runs)
         record = {"name": probe.name, "images": list(probe.images), "scale": probe.scale, "runs": [],
                   "error": None}
-        data = batches.batch(images, probe.images, probe.scale, _numpy_dtype(group.input_dtype))
+        if group.input_kind == "text":
+            data = strings.batch(images, probe.images)
+        else:
+            data = batches.batch(images, probe.images, probe.scale, _numpy_dtype(group.input_dtype))
         for run in range(probe.runs):
             started = time.perf_counter()
             try:

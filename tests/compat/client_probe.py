@@ -126,6 +126,7 @@ def probe(path: str, batch: int, run_timeout: float) -> None:
     record["num_image_channels"] = {n: attempt(lambda n=n: int(hub.get_num_image_channels(spec, n)))
                                     for n in names}
     record["module_default"] = attempt(construct_default, spec)
+    record["embedding_columns"] = {"text": attempt(use_text_column, spec), "image": attempt(use_image_column, spec)}
     emit("static", path=path, record=record)
     timed_out = []  # once one run of a module hits the timeout, its other runs would too
     for tags in spec.get_tags():
@@ -137,6 +138,24 @@ def construct_default(spec) -> bool:
     """hub.Module(spec) as a consumer writes it: no tags, the inference graph."""
     with tf.Graph().as_default():
         hub.Module(spec)
+    return True
+
+
+def use_text_column(spec) -> bool:
+    """hub.text_embedding_column accepts the module, and a feature layer of sentences builds on it
+    (the graph is built, not run: a table initialiser that reads a file never runs here)."""
+    with tf.Graph().as_default():
+        column = hub.text_embedding_column("sentences", spec)
+        tf1.feature_column.input_layer({"sentences": tf.constant(["A long sentence.", "single-word"])}, [column])
+    return True
+
+
+def use_image_column(spec) -> bool:
+    """hub.image_embedding_column accepts the module, and a feature layer of images at its size builds."""
+    with tf.Graph().as_default():
+        column = hub.image_embedding_column("images", spec)
+        height, width = hub.get_expected_image_size(spec)
+        tf1.feature_column.input_layer({"images": tf.zeros([2, height, width, 3])}, [column])
     return True
 
 

@@ -90,6 +90,8 @@ REFUSALS = (
     ("NotFoundError", "TensorSliceReader", "", "HUB105"),  # hub.Module(spec): no checkpoint
     ("ValueError", "from checkpoint reader", "", "HUB105"),  # hub.Module(spec): checkpoint does not fit
     ("ValueError", "is not fully defined", "", "HUB107"),  # importing the graph: a Const's shape is invalid
+    ("NotFoundError", "Op type not registered", "", "HUB108"),  # an op of a library TensorFlow has not loaded
+    ("ValueError", "Op type not registered", "", "HUB108"),
 )
 
 
@@ -423,8 +425,8 @@ def test_a_module_that_harms_the_client_process_fails_sec601(probed, subject):
 def test_a_module_the_client_loads_and_runs_without_image_signatures_is_not_applicable(name, subject):
     """Image conventions judge image modules only: hub.Module needs some signature, not `default`."""
     s = loaded(subject(name))
-    if s.facts["image_signatures"] or refusal(s.client)[0] is not None:
-        pytest.skip(f"{name} is an image module, or the client refuses it")
+    if s.facts["image_signatures"] or s.facts["kind"] == "text" or refusal(s.client)[0] is not None:
+        pytest.skip(f"{name} is an image or a text module, or the client refuses it")
     failed = [(tags, sig, o["error"]) for tags, sig, o in outcomes(s) if "error" in o]
     failed += [(a["tags"], None, a["error"]) for a in s.client.get("apply", []) if "error" in a]
     if failed:
@@ -432,6 +434,38 @@ def test_a_module_the_client_loads_and_runs_without_image_signatures_is_not_appl
             f"the client fails {failed[0]} and sigcheck finds nothing wrong"
         return
     assert s.report["verdict"] == "not-applicable", [r for r in s.report["results"] if r["status"] in BAD]
+
+
+TEXT_INTERFACE = ("TXT701", "TXT702", "TXT703", "TXT704")
+
+
+@pytest.mark.parametrize("name", EVERY_MODULE)
+def test_embedding_columns_accept_what_sigcheck_passes_and_refuse_text_interface_failures(name, subject):
+    """hub.text_embedding_column (hub.image_embedding_column for images) accepts, and builds a feature
+    layer on, every module sigcheck passes; a text module is refused exactly where sigcheck fails
+    its input or output interface (TXT701-TXT704)."""
+    s = loaded(subject(name))
+    if refusal(s.client)[0] is not None:
+        pytest.skip(f"the client refuses {name} whatever the column (see the load rules)")
+    columns, kind = s.client["embedding_columns"], s.facts["kind"]
+    if s.report["verdict"] == "pass" and kind in ("image", "text"):
+        assert "value" in columns[kind], f"sigcheck passes {name} but the client refuses: {columns[kind]}"
+    if kind == "text":
+        failed = [c for c in TEXT_INTERFACE if s.verdicts.get(c) in BAD]
+        assert ("value" in columns["text"]) == (not failed), (failed, columns["text"])
+    if kind == "other":
+        assert "error" in columns["text"] and "error" in columns["image"], columns
+
+
+@pytest.mark.parametrize("name", ("text-conformant",))
+def test_the_client_loads_and_runs_the_conformant_text_module(name, subject):
+    s = subject(name)
+    assert refusal(s.client) == (None, None) and s.report["verdict"] == "pass"
+    assert [a["tags"] for a in s.client["apply"]] == s.facts["tag_sets"]
+    for applied in s.client["apply"]:
+        outcome = applied["signatures"]["default"]
+        assert outcome["outputs"]["default"]["shape"] == [BATCH, s.facts["num_outputs"]], outcome
+        assert outcome["outputs"]["default"]["finite"]
 
 
 @pytest.mark.parametrize("name", EVERY_MODULE)
