@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from ..facts.image import module_image_signatures
 from ..facts.model import MetaGraphFacts, ModuleFacts, SignatureFacts
+from ..facts.tf2 import module_format
 from . import location
 
 
@@ -17,6 +18,11 @@ class Context:
     observations: Any = None  # runtime.Observations when the runtime stage ran
     runtime_skip_reason: Optional[str] = None  # why runtime rules were not run (skip)
     runtime_error: Optional[str] = None  # why the runtime stage failed (error)
+
+    @cached_property
+    def module_format(self) -> str:
+        """tf1-hub, tf2-saved-model or tf1-saved-model: which rules apply (Rule.formats)."""
+        return module_format(self.facts)
 
     @property
     def primary(self) -> MetaGraphFacts:
