@@ -19,6 +19,7 @@ from .facts.image import is_image_module
 from .facts.model import ModuleFacts, format_tags
 from .facts.reader import read_module
 from .facts.summary import summarize
+from .facts.tf2 import TF2_SAVED_MODEL, module_format
 from .resolve import resolve
 from .results import ErrorInfo, Report
 from .rules import load_rules
@@ -96,7 +97,10 @@ def require_tensorflow(config: Config, *, hint: str = "--static") -> None:
 def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, worker, progress) -> Report:
     checked = _only_tags(facts, config.tags)
     rules = select_rules(load_rules(), config.select, config.ignore)
-    outcome = runtime_stage(checked, directory, runtime_settings(rules, config), worker, progress)
+    saved_as = module_format(facts)
+    # Only rules that judge this module's format make it run (a TF2 model is not run for TF1 runtime rules).
+    applicable = [r for r in rules if saved_as in r.formats]
+    outcome = runtime_stage(checked, directory, runtime_settings(applicable, config), worker, progress)
     common = {"severities": config.severities, "options": config.options}
     # Module-level rules (format, uniqueness of tag sets) always see every tag set.
     results = evaluate(facts, [r for r in rules if r.scope == "module"], **common) + evaluate(
@@ -110,7 +114,8 @@ def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, wor
         module=handle,
         results=results,
         facts=summary,
-        image_module=is_image_module(checked),
+        # Every TF2 model is judged by the Reusable SavedModel API rules, whatever its kind.
+        image_module=is_image_module(checked) or saved_as == TF2_SAVED_MODEL,
         fail_on=config.fail_on,
     )
 
