@@ -89,7 +89,7 @@ def tf2_summary(facts: ModuleFacts) -> dict:
         "concrete_functions": len(graph.concrete_functions),
         "variables": len(variables),
         "trainable_variables": sum(1 for v in variables if v.variable.trainable),
-        "fingerprint": None if fingerprint is None or not fingerprint.present else (
-            {"problem": fingerprint.problem} if fingerprint.problem else
-            {"saved_model_checksum": fingerprint.saved_model_checksum, "producer": fingerprint.producer}),
+        # whether fingerprint.pb is present and parses (its hashes differ between identical exports)
+        "fingerprint": "missing" if fingerprint is None or not fingerprint.present else (
+            f"unreadable: {fingerprint.problem}" if fingerprint.problem else "present"),
     }
