@@ -17,6 +17,8 @@ from sigcheck.testing import (assert_passes, assert_results, attachment, checkpo
                               default_output, graph, image_module_info, image_signatures, images, meta_graph,
                               module, module_def, node, signature, tensor, tinynet_nodes, variable,
                               with_meta_graph)
+from sigcheck.testing import reusable_graph, tensor_spec, tf2_module, trace
+from sigcheck.facts.objects import SavedObject
 
 RULES = load_rules()
 STATIC = [r for r in RULES if r.stage == "static"]
@@ -236,6 +238,56 @@ case("SEC601", "restore-own-checkpoint",
 case("SEC601", "restore-other-prefix", module(graph=graph(extra=_RESTORE), **_SAVER),
      fail="not a plain restore")
 
+# --- RSM8xx: TF2 SavedModels ----------------------------------------------------
+_IMAGE = tensor_spec()
+case("RSM801", "present", tf2_module(), passes="2 trace(s)")
+case("RSM801", "missing", tf2_module(call=False), fail="no __call__")
+case("RSM801", "untraced", tf2_module(call_traces=()), fail="never traced")
+case("RSM801", "not-a-function", tf2_module(call=False, extra_children=(("__call__", 1),)), fail="user_object")
+case("RSM801", "tf1-skips", module(), skip="applies to tf2-saved-model")
+case("RSM802", "both", tf2_module(), passes="training=True and False")
+case("RSM802", "no-training", tf2_module(call_traces=(trace("c", _IMAGE),)), passes="no training argument")
+case("RSM802", "true-only", tf2_module(call_traces=(trace("c", _IMAGE, True),)), fail="training=True only")
+case("RSM802", "keyword-false-only", tf2_module(call_traces=(trace("c", _IMAGE, training=False),)),
+     fail="no training=True trace")
+case("RSM802", "sizes-differ", tf2_module(call_traces=(
+    trace("a", _IMAGE, True), trace("b", tensor_spec(shape=(None, 64, 64, 3)), False))), fail="only")
+case("RSM802", "no-call", tf2_module(call=False), skip="RSM801")
+case("RSM803", "listed", tf2_module(), passes="every variable __call__ uses")
+case("RSM803", "no-list", tf2_module(variables=None, trainable=None), fail="no 'variables' list")
+case("RSM803", "one-missing", tf2_module(variables=(5,)), fail="moving_mean")
+case("RSM803", "no-variables-used", tf2_module(variables=None, trainable=None,
+                                               call_traces=(trace("c", _IMAGE),)), passes="may be omitted")
+case("RSM804", "subset", tf2_module(), passes="1 trainable variable")
+case("RSM804", "omitted", tf2_module(trainable=None), passes="not offered for fine-tuning")
+case("RSM804", "untrainable", tf2_module(trainable=(5, 6)), fail="moving_mean is not trainable")
+case("RSM804", "not-in-variables", tf2_module(variables=(6,)), fail="weights is not in 'variables'")
+case("RSM804", "not-a-variable", tf2_module(trainable=(4,)), fail="not a variable")
+case("RSM805", "scalar", tf2_module(), passes="1 regularization loss")
+case("RSM805", "none", tf2_module(losses=()), passes="no regularization losses")
+case("RSM805", "takes-input", tf2_module(losses=(trace("l", tensor_spec("x", shape=()),
+                                                        outputs=tensor_spec(shape=())),)), fail="takes inputs")
+case("RSM805", "vector", tf2_module(losses=(trace("l", outputs=tensor_spec(shape=(8,))),)), fail="scalar float")
+case("RSM805", "integer", tf2_module(losses=(trace("l", outputs=tensor_spec(dtype="int32", shape=())),)),
+     fail="scalar float")
+_TOKENIZE = SavedObject(8, "function", concrete_functions=("tok",))
+_TOKENIZE_TRACE = trace("tok", tensor_spec("texts", "string", (None,)))
+case("RSM806", "none", tf2_module(), passes="no named sub-callables")
+case("RSM806", "traced", tf2_module(extra_nodes=(_TOKENIZE,), extra_children=(("tokenize", 8),),
+                                    extra_traces=(_TOKENIZE_TRACE,)), passes="tokenize takes no training")
+case("RSM806", "untraced", tf2_module(extra_nodes=(SavedObject(8, "function"),), extra_children=(("tokenize", 8),)),
+     fail="tokenize has no concrete function")
+case("RSM806", "one-training-value", tf2_module(
+    extra_nodes=(_TOKENIZE,), extra_children=(("tokenize", 8),),
+    extra_traces=(trace("tok", tensor_spec("texts", "string", (None,)), training=True),)),
+     fail="tokenize: (string [?]) is traced with training=True only")
+case("RSM807", "unknown", tf2_module(), passes="unknown batch")
+case("RSM807", "fixed", tf2_module(call_traces=(trace("c", tensor_spec(shape=(2, 32, 32, 3))),)),
+     fail="float32 [2, 32, 32, 3]")
+case("RSM807", "one-trace-fixed", tf2_module(call_traces=(trace("c", tensor_spec()),
+                                                          trace("d", tensor_spec("ids", "int32", (1, 128))))),
+     fail="int32 [1, 128]")
+
 
 @pytest.mark.parametrize("code, facts, expected, evaluate_kw", CASES)
 def test_rule_on_built_facts(code, facts, expected, evaluate_kw):
@@ -244,7 +296,10 @@ def test_rule_on_built_facts(code, facts, expected, evaluate_kw):
 
 def test_the_conformant_module_passes_every_static_rule():
     for rule in STATIC:
-        assert_passes(rule.code)
+        assert_passes(rule.code, module() if "tf1-hub" in rule.formats else tf2_module())
+    for rule in STATIC:
+        if "tf2-saved-model" in rule.formats and rule.code not in ("HUB107", "SEC601"):
+            assert_passes(rule.code, tf2_module())
 
 
 def test_the_harness_can_fail():
