@@ -1,0 +1,69 @@
+"""Run by tests/test_tf2_client.py in a child process: what the genuine TF2 consumer stack
+(tensorflow_hub's hub.load and hub.KerasLayer in a tf_keras model) does with each module.
+
+argv[1]: a JSON object {name: [path, kind]}; prints one JSON object {name: observations}.
+Each observation is a plain fact about the client's behaviour, named by the RSM rule whose
+violation it shows (True = the client shows the problem).
+"""
+
+import json
+import sys
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_hub as hub
+import tf_keras
+
+RESERVED = {"__call__", "variables", "trainable_variables", "regularization_losses", "signatures", "keras_api",
+            "_default_save_signature", "call_and_return_all_conditional_losses"}
+
+
+def batch(kind: str, size: int):
+    if kind == "text":
+        return tf.constant(["A long sentence.", "single-word", "http://example-url.com"][:size])
+    return tf.constant(np.random.default_rng(0).uniform(0, 1, (size, 32, 32, 3)).astype("float32"))
+
+
+def fails(fn) -> bool:
+    try:
+        fn()
+        return False
+    except Exception:  # the client's refusal, whatever its type
+        return True
+
+
+def keras_model(path: str, kind: str, trainable: bool):
+    dtype = tf.string if kind == "text" else tf.float32
+    shape = () if kind == "text" else (32, 32, 3)
+    layer = hub.KerasLayer(path, trainable=trainable)
+    inputs = tf_keras.Input(shape=shape, dtype=dtype)
+    return tf_keras.Model(inputs, layer(inputs)), layer
+
+
+def observe(path: str, kind: str) -> dict:
+    obj = hub.load(path)
+    uses_variables = bool(getattr(obj, "variables", None)) or bool(obj.__dict__.get("captured"))
+    by_size = {size: all(fails(lambda kw=kw: obj(batch(kind, size), **kw))
+                         for kw in ({}, {"training": False}, {"training": True})) for size in (1, 2, 3)}
+    seen = {
+        "RSM801": all(by_size.values()),  # cannot be called at all
+        "RSM802": fails(lambda: obj(batch(kind, 3), training=False)) != fails(
+            lambda: obj(batch(kind, 3), training=True)),
+        "RSM807": len(set(by_size.values())) > 1,  # some batch sizes work, others do not
+    }
+    if not seen["RSM801"] and not seen["RSM802"]:  # hub.KerasLayer calls with training=False and True
+        _, layer = keras_model(path, kind, True)
+        trainable = layer.trainable_weights
+        seen["RSM803"] = uses_variables and not layer.weights
+        seen["RSM804"] = any(not v.trainable for v in trainable)
+        seen["RSM805"] = fails(lambda: [float(loss) for loss in layer.losses])
+    # a named sub-callable (a restored tf.function other than the API's own) that cannot be called
+    callables = [getattr(obj, name) for name in dir(obj) if name not in RESERVED and not name.startswith("_")]
+    seen["RSM806"] = any(fails(lambda fn=fn: fn(batch("text", 3))) for fn in callables
+                         if callable(fn) and hasattr(fn, "concrete_functions"))
+    return seen
+
+
+if __name__ == "__main__":
+    wanted = json.loads(sys.argv[1])
+    print(json.dumps({name: observe(path, kind) for name, (path, kind) in wanted.items()}))
