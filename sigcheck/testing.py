@@ -320,12 +320,12 @@ def reusable_graph(*, call_traces=None, variables=(5, 6), trainable=(5,), losses
     return ObjectGraph(nodes=nodes, concrete_functions=tuple(sorted(functions, key=lambda f: f.name)))
 
 
-def tf2_module(object_graph=None, **graph_kw) -> ModuleFacts:
+def tf2_module(object_graph=None, *, library: tuple = (), **graph_kw) -> ModuleFacts:
     """A TF2 SavedModel: no tfhub_module.pb, one meta graph {serve} recording ``object_graph``
-    (``reusable_graph(**graph_kw)`` by default)."""
+    (``reusable_graph(**graph_kw)`` by default) and the library functions ``library``."""
     graph_facts = reusable_graph(**graph_kw) if object_graph is None else object_graph
     meta = MetaGraphFacts(tags=("serve",), signatures=(), collections=(), attachments=(),
-                          graph=GraphFacts(nodes=()), object_graph=graph_facts)
+                          graph=GraphFacts(nodes=(), functions=tuple(library)), object_graph=graph_facts)
     return ModuleFacts(path="module", module_def=ModuleDefFacts(present=False), meta_graphs=(meta,),
                        has_variables=True, checkpoint=())
 

@@ -14,7 +14,7 @@ import pytest
 
 from sigcheck.rules import load_rules
 from sigcheck.testing import (assert_passes, assert_results, attachment, checkpoint_entry, collection,
-                              default_output, graph, image_module_info, image_signatures, images, meta_graph,
+                              default_output, function, graph, image_module_info, image_signatures, images, meta_graph,
                               module, module_def, node, signature, tensor, tinynet_nodes, variable,
                               with_meta_graph)
 from sigcheck.testing import reusable_graph, tensor_spec, tf2_module, trace
@@ -235,6 +235,14 @@ case("SEC601", "restore-own-checkpoint",
      module(graph=graph(extra=_RESTORE[:4] + (
          node("save/RestoreV2", "RestoreV2", "save/Const", "save/names", "save/slices"), _RESTORE[5])), **_SAVER),
      passes=True)
+_CALL_BODY = (node("features", "MatMul"),)
+_CALL_WRITES = (node("features", "MatMul", "^write"),) + _WRITE
+_TF2_LIBRARY = tuple(function(n, _CALL_BODY) for n in ("__inference___call___1", "__inference___call___2",
+                                                       "__inference_loss_3"))
+case("SEC601", "tf2-restored-functions", tf2_module(library=_TF2_LIBRARY), passes="allowlisted ops")
+case("SEC601", "tf2-call-writes", tf2_module(library=(function("__inference___call___1", _CALL_WRITES),)
+                                             + _TF2_LIBRARY[1:]), fail="restored function __call__")
+case("SEC601", "tf2-trace-missing", tf2_module(library=_TF2_LIBRARY[1:]), fail="__inference___call___1")
 case("SEC601", "restore-other-prefix", module(graph=graph(extra=_RESTORE), **_SAVER),
      fail="not a plain restore")
 

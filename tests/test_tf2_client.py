@@ -46,4 +46,4 @@ def test_the_client_shows_exactly_the_rsm_problems_sigcheck_fails(recipe, verdic
     failed = {r.rule for r in report.results if r.rule.startswith("RSM") and r.status == "fail"}
     shown = {code for code, problem in client.items() if problem}
     assert failed == shown, f"sigcheck fails {sorted(failed)}, the client shows {sorted(shown)}"
-    assert failed == set(recipe.violates)
+    assert failed == {code for code in recipe.violates if code.startswith("RSM")}

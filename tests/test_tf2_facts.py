@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from sigcheck.api import check
 from sigcheck.facts.objects import StructDict, TensorSpec
 from sigcheck.facts.reader import read_module
 from sigcheck.facts.tf2 import call_traces, module_format, object_graph, sub_callables, tf2_kind
@@ -79,3 +80,16 @@ def test_kinds_follow_the_inputs_of_call(inputs, kind):
 def test_a_model_without_call_is_other_and_tf1_is_not_tf2():
     assert tf2_kind(tf2_module(call=False)) == "other"
     assert module_format(module()) == "tf1-hub"
+
+
+def test_sec601_follows_what_call_runs_not_only_the_signatures(modules):
+    """The file write sits in __call__'s trace only: the serving signature never reaches it."""
+    import glob
+
+    from sigcheck.fixtures import marker_path
+
+    path = modules.build("sec601-tf2-call-writes")
+    report = check(path, static=True)
+    failed = [r for r in report.results if r.rule == "SEC601" and r.status == "fail"]
+    assert failed and "WriteFile" in failed[0].message and "restored function __call__" in failed[0].message
+    assert not glob.glob(glob.escape(marker_path(path)) + "*")
