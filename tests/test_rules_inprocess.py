@@ -18,7 +18,7 @@ from sigcheck.testing import (assert_passes, assert_results, attachment, checkpo
                               module, module_def, node, signature, tensor, tinynet_nodes, variable,
                               with_meta_graph)
 from sigcheck.testing import reusable_graph, tensor_spec, tf2_module, trace
-from sigcheck.facts.objects import SavedObject
+from sigcheck.facts.objects import SavedObject, StructDict
 
 RULES = load_rules()
 STATIC = [r for r in RULES if r.stage == "static"]
@@ -295,6 +295,33 @@ case("RSM807", "fixed", tf2_module(call_traces=(trace("c", tensor_spec(shape=(2,
 case("RSM807", "one-trace-fixed", tf2_module(call_traces=(trace("c", tensor_spec()),
                                                           trace("d", tensor_spec("ids", "int32", (1, 128))))),
      fail="int32 [1, 128]")
+
+# --- the TF2 image API: reused codes (IMG302, OUT402-OUT404) and OUT411 ----------
+
+
+def _returns(outputs, images=_IMAGE):
+    return tf2_module(call_traces=(trace("a", images, True, outputs=outputs, bound=(5, 6)),
+                                   trace("b", images, False, outputs=outputs, bound=(5, 6))))
+
+
+case("IMG302", "tf2-float32", tf2_module(), passes="__call__ takes float32 [?, ?, ?, 3]")
+case("IMG302", "tf2-uint8", _returns(tensor_spec(shape=(None, 8)), tensor_spec(dtype="uint8")),
+     fail="uint8 [?, ?, ?, 3]")
+case("IMG302", "tf2-text-skips", tf2_module(call_traces=(trace("c", tensor_spec("t", "string", (None,))),)),
+     skip="not an image module")
+case("OUT402", "tf2-float32", tf2_module(), passes="returns float32")
+case("OUT402", "tf2-float64", _returns(tensor_spec(dtype="float64", shape=(None, 8))), fail="float64 [?, 8]")
+case("OUT403", "tf2-rank2", tf2_module(), passes="[?, 8]")
+case("OUT403", "tf2-rank3", _returns(tensor_spec(shape=(None, 1, 8))), fail="expected rank 2")
+case("OUT403", "tf2-fixed-batch", _returns(tensor_spec(shape=(4, 8))), fail="fixed batch size 4")
+case("OUT404", "tf2-known", tf2_module(), passes="N = 8")
+case("OUT404", "tf2-unknown", _returns(tensor_spec(shape=(None, None))), fail="N is not a known constant")
+_DICT_OUT = StructDict((("default", tensor_spec(shape=(None, 8))),))
+case("OUT404", "tf2-dict-skips", _returns(_DICT_OUT), skip="OUT411")
+case("OUT411", "single", tf2_module(), passes="single tensor")
+case("OUT411", "dict", _returns(_DICT_OUT), fail="{default: float32 [?, 8]}")
+case("OUT411", "tuple", _returns((tensor_spec(shape=(None, 8)), tensor_spec(shape=(None, 8)))), fail="tuple")
+case("OUT411", "tf1-skips", module(), skip="applies to tf2-saved-model")
 
 
 @pytest.mark.parametrize("code, facts, expected, evaluate_kw", CASES)

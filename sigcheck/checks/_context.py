@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from ..facts.image import module_image_signatures
 from ..facts.model import MetaGraphFacts, ModuleFacts, SignatureFacts
-from ..facts.tf2 import module_format
+from ..facts.tf2 import TF2_SAVED_MODEL, module_format, tf2_kind
 from . import location
 
 
@@ -39,7 +39,12 @@ class Context:
 
     @property
     def is_image_module(self) -> bool:
-        return bool(self.image_signatures)
+        return bool(self.image_signatures) or self.tf2_kind == "image"
+
+    @cached_property
+    def tf2_kind(self):
+        """image, text or other for a TF2 SavedModel (facts.tf2.tf2_kind); None for the TF1 formats."""
+        return tf2_kind(self.facts) if self.module_format == TF2_SAVED_MODEL else None
 
     def where(self, signature: SignatureFacts, *path: str) -> dict:
         """tags/signature/location keywords for a finding about ``signature``."""
