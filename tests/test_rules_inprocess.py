@@ -18,7 +18,7 @@ from sigcheck.testing import (assert_passes, assert_results, attachment, checkpo
                               module, module_def, node, signature, tensor, tinynet_nodes, variable,
                               with_meta_graph)
 from sigcheck.testing import reusable_graph, tensor_spec, tf2_module, trace
-from sigcheck.facts.objects import SavedObject, StructDict
+from sigcheck.facts.objects import SavedObject, StructDict, TypeSpec
 
 RULES = load_rules()
 STATIC = [r for r in RULES if r.stage == "static"]
@@ -323,18 +323,69 @@ case("OUT411", "dict", _returns(_DICT_OUT), fail="{default: float32 [?, 8]}")
 case("OUT411", "tuple", _returns((tensor_spec(shape=(None, 8)), tensor_spec(shape=(None, 8)))), fail="tuple")
 case("OUT411", "tf1-skips", module(), skip="applies to tf2-saved-model")
 
+# --- TXT75x: the TF2 text APIs ------------------------------------------------------
+_TEXTS = tensor_spec("texts", "string", (None,))
+_IDS = StructDict(tuple((k, tensor_spec(k, "int32", (None, 4))) for k in ("input_mask", "input_type_ids",
+                                                                             "input_word_ids")))
+
+
+def _text_model(inputs, outputs, **kw):
+    return tf2_module(call_traces=(trace("c", inputs, outputs=outputs),), **kw)
+
+
+_EMBEDDING = _text_model(_TEXTS, tensor_spec(shape=(None, 8)))
+_PREPROCESSOR = _text_model(_TEXTS, _IDS)
+_ENCODER_OUT = (("default", tensor_spec(shape=(None, 8))), ("pooled_output", tensor_spec(shape=(None, 8))),
+                ("sequence_output", tensor_spec(shape=(None, 4, 8))))
+_ENCODER = _text_model(_IDS, StructDict(_ENCODER_OUT))
+case("TXT751", "embedding", _EMBEDDING, passes="string [?] -> float32 [?, 8]")
+case("TXT751", "float64", _text_model(_TEXTS, tensor_spec(dtype="float64", shape=(None, 8))), fail="float64")
+case("TXT751", "dim-unknown", _text_model(_TEXTS, tensor_spec(shape=(None, None))), fail="dim known")
+case("TXT751", "image-skips", tf2_module(), skip="not a TF2 text embedding")
+case("TXT751", "preprocessor-skips", _PREPROCESSOR, skip="its API: preprocessor")
+case("TXT752", "int32", _PREPROCESSOR, passes="input_word_ids")
+case("TXT752", "float-mask", _text_model(_TEXTS, StructDict((("input_mask", tensor_spec(shape=(None, 4))),))),
+     fail="input_mask is float32 [?, 4]")
+case("TXT752", "rank1", _text_model(_TEXTS, StructDict((("ids", tensor_spec("i", "int32", (None,))),))),
+     fail="ids is int32 [?]")
+case("TXT753", "encoder", _ENCODER, passes="'default' is float32 [?, 8]")
+case("TXT753", "no-default", _text_model(_IDS, StructDict(_ENCODER_OUT[1:])), fail="expected a dict with 'default'")
+case("TXT753", "sequence-rank2", _text_model(_IDS, StructDict(_ENCODER_OUT[:2] + (
+    ("sequence_output", tensor_spec(shape=(None, 8))),))), fail="'sequence_output' is float32 [?, 8]")
+case("TXT753", "extra-layers", _text_model(_IDS, StructDict(_ENCODER_OUT + (
+    ("encoder_outputs", (tensor_spec(shape=(None, 4, 8)),)),))), passes=True)
+_TOKENIZE_NODE = SavedObject(8, "function", concrete_functions=("tok",))
+
+
+def _with_tokenize(outputs):
+    return tf2_module(call_traces=(trace("c", _TEXTS, outputs=_IDS),), extra_nodes=(_TOKENIZE_NODE,),
+                      extra_children=(("tokenize", 8),), extra_traces=(trace("tok", _TEXTS, outputs=outputs),))
+
+
+case("TXT754", "ragged", _with_tokenize(TypeSpec("ragged", "int32", (None, None), 1)), passes="ragged int32")
+case("TXT754", "dense", _with_tokenize(tensor_spec("t", "int32", (None, None))), fail="int32 [?, ?]")
+case("TXT754", "ragged-int64", _with_tokenize(TypeSpec("ragged", "int64", (None, None), 1)), fail="ragged int64")
+case("TXT754", "no-tokenize", _PREPROCESSOR, skip="no tokenize")
+
 
 @pytest.mark.parametrize("code, facts, expected, evaluate_kw", CASES)
 def test_rule_on_built_facts(code, facts, expected, evaluate_kw):
     assert_results(code, facts, **expected, **evaluate_kw)
 
 
+_TF2_TEXT_ONLY = ("TXT751", "TXT752", "TXT753", "TXT754")
+
+
 def test_the_conformant_module_passes_every_static_rule():
     for rule in STATIC:
+        if rule.code.startswith("TXT75"):  # each judges one kind of TF2 text model
+            continue
         assert_passes(rule.code, module() if "tf1-hub" in rule.formats else tf2_module())
     for rule in STATIC:
-        if "tf2-saved-model" in rule.formats and rule.code not in ("HUB107", "SEC601"):
+        if "tf2-saved-model" in rule.formats and rule.code not in ("HUB107", "SEC601") + _TF2_TEXT_ONLY:
             assert_passes(rule.code, tf2_module())
+    for code, facts in (("TXT751", _EMBEDDING), ("TXT752", _PREPROCESSOR), ("TXT753", _ENCODER)):
+        assert_passes(code, facts)
 
 
 def test_the_harness_can_fail():

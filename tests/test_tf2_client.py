@@ -22,6 +22,7 @@ import pytest
 
 import sigcheck.fixtures
 from sigcheck.api import check
+from sigcheck.facts.objects import StructDict
 from sigcheck.facts.reader import read_module
 from sigcheck.facts.tf2 import call_traces
 
@@ -35,6 +36,8 @@ TF2 = [r for r in sigcheck.fixtures.RECIPES if r.format == "tf2-saved-model"]
 def _input_dtype(path: str) -> str:
     traces = call_traces(read_module(path)) or ()
     inputs = traces[0].inputs if traces else ()
+    if inputs and isinstance(inputs[0], StructDict):
+        return "dict"
     return getattr(inputs[0], "dtype", "float32") if inputs else "float32"
 
 

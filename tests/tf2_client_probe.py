@@ -18,7 +18,12 @@ RESERVED = {"__call__", "variables", "trainable_variables", "regularization_loss
             "_default_save_signature", "call_and_return_all_conditional_losses"}
 
 
+TEXT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
+
+
 def batch(kind: str, size: int, dtype: str = "float32"):
+    if dtype == "dict":  # an encoder: the preprocessor's int32 [batch, 4] tensors
+        return {key: tf.ones((size, 4), tf.int32) for key in TEXT_KEYS}
     if kind == "text":
         return tf.constant(["A long sentence.", "single-word", "http://example-url.com"][:size])
     images = np.random.default_rng(0).uniform(0, 1, (size, 32, 32, 3))
@@ -34,9 +39,12 @@ def fails(fn) -> bool:
 
 
 def keras_model(path: str, kind: str, trainable: bool, dtype: str = "float32"):
+    layer = hub.KerasLayer(path, trainable=trainable)
+    if dtype == "dict":
+        inputs = {key: tf_keras.Input(shape=(4,), dtype=tf.int32) for key in TEXT_KEYS}
+        return tf_keras.Model(inputs, layer(inputs)), layer
     dtype = tf.string if kind == "text" else getattr(tf, dtype)
     shape = () if kind == "text" else (32, 32, 3)
-    layer = hub.KerasLayer(path, trainable=trainable)
     inputs = tf_keras.Input(shape=shape, dtype=dtype)
     return tf_keras.Model(inputs, layer(inputs)), layer
 
@@ -45,15 +53,16 @@ def observe(path: str, kind: str, dtype: str) -> dict:
     obj = hub.load(path)
     if kind != "text":
         kind = "image"  # a model of another kind is fed images: what matters is whether it can be called
-        batch_of = batch
-        globals()["batch"] = lambda k, size, _dtype=dtype: batch_of(k, size, _dtype)
+
+    def feed(size):
+        return batch(kind, size, dtype)
+
     uses_variables = bool(getattr(obj, "variables", None)) or bool(obj.__dict__.get("captured"))
-    by_size = {size: all(fails(lambda kw=kw: obj(batch(kind, size), **kw))
+    by_size = {size: all(fails(lambda kw=kw: obj(feed(size), **kw))
                          for kw in ({}, {"training": False}, {"training": True})) for size in (1, 2, 3)}
     seen = {
         "RSM801": all(by_size.values()),  # cannot be called at all
-        "RSM802": fails(lambda: obj(batch(kind, 3), training=False)) != fails(
-            lambda: obj(batch(kind, 3), training=True)),
+        "RSM802": fails(lambda: obj(feed(3), training=False)) != fails(lambda: obj(feed(3), training=True)),
         "RSM807": len(set(by_size.values())) > 1,  # some batch sizes work, others do not
     }
     if not seen["RSM801"] and not seen["RSM802"]:  # hub.KerasLayer calls with training=False and True
@@ -66,7 +75,7 @@ def observe(path: str, kind: str, dtype: str) -> dict:
         seen["RSM805"] = fails(lambda: [float(loss) for loss in layer.losses])
     # a named sub-callable (a restored tf.function other than the API's own) that cannot be called
     callables = [getattr(obj, name) for name in dir(obj) if name not in RESERVED and not name.startswith("_")]
-    seen["RSM806"] = any(fails(lambda fn=fn: fn(batch("text", 3))) for fn in callables
+    seen["RSM806"] = any(fails(lambda fn=fn: fn(batch("text", 3, "string"))) for fn in callables
                          if callable(fn) and hasattr(fn, "concrete_functions"))
     return seen
 
