@@ -17,7 +17,7 @@ from sigcheck.testing import (assert_passes, assert_results, attachment, checkpo
                               default_output, function, graph, image_module_info, image_signatures, images, meta_graph,
                               module, module_def, node, signature, tensor, tinynet_nodes, variable,
                               with_meta_graph)
-from sigcheck.testing import reusable_graph, tensor_spec, tf2_module, trace
+from sigcheck.testing import tensor_spec, tf2_module, trace
 from sigcheck.facts.objects import SavedObject, StructDict, TypeSpec
 
 RULES = load_rules()

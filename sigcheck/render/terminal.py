@@ -102,16 +102,6 @@ def _format_text(facts: dict) -> str:
     return f"{saved_as}, {facts.get('format', '?')}"
 
 
-def _format_text(facts: dict) -> str:
-    """``tf1-hub, FORMAT_V3`` / ``tf2-saved-model, kind image``: the module format first."""
-    saved_as = facts.get("module_format")
-    if saved_as is None:
-        return facts.get("format", "?")
-    if facts.get("tf2"):
-        return f"{saved_as}, kind {facts['tf2']['kind']}"
-    return f"{saved_as}, {facts.get('format', '?')}"
-
-
 def _group_key(result) -> str:
     if result.signature:
         return f"signature {result.signature}"
