@@ -521,7 +521,8 @@ def _kept_sections(path: str) -> str:
     for begin, end in (("<!-- registry benchmark:", "<!-- end of registry benchmark -->"),
                        ("<!-- static-path:begin -->", "<!-- static-path:end -->"),
                        ("<!-- select-probes:begin -->", "<!-- select-probes:end -->"),
-                       ("<!-- startup:begin -->", "<!-- startup:end -->")):
+                       ("<!-- startup:begin -->", "<!-- startup:end -->"),
+                       ("<!-- tf2:begin -->", "<!-- tf2:end -->")):
         start, stop = existing.find(begin), existing.find(end)
         if 0 <= start < stop:
             kept += "\n" + existing[start:stop + len(end)] + "\n"

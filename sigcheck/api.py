@@ -20,6 +20,7 @@ from .facts.kind import module_kind
 from .facts.model import ModuleFacts, format_tags
 from .facts.reader import read_module
 from .facts.summary import summarize
+from .facts.tf2 import TF2_SAVED_MODEL, module_format
 from .resolve import resolve
 from .results import ErrorInfo, Report
 from .rules import load_rules
@@ -103,7 +104,10 @@ def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, wor
     if config.kind:
         facts, checked = replace(facts, forced_kind=config.kind), replace(checked, forced_kind=config.kind)
     rules = select_rules(load_rules(), config.select, config.ignore)
-    outcome = runtime_stage(checked, directory, runtime_settings(rules, config), worker, progress)
+    saved_as = module_format(facts)
+    # Only rules that judge this module's format make it run (a TF2 model is not run for TF1 runtime rules).
+    applicable = [r for r in rules if saved_as in r.formats]
+    outcome = runtime_stage(checked, directory, runtime_settings(applicable, config), worker, progress)
     common = {"severities": config.severities, "options": config.options}
     # Module-level rules (format, uniqueness of tag sets) always see every tag set.
     results = evaluate(facts, [r for r in rules if r.scope == "module"], **common) + evaluate(
@@ -117,7 +121,8 @@ def _report(handle: str, directory: str, facts: ModuleFacts, config: Config, wor
         module=handle,
         results=results,
         facts=summary,
-        image_module=module_kind(checked) != "other",
+        # Every TF2 model is judged by the Reusable SavedModel API rules, whatever its kind.
+        image_module=module_kind(checked) != "other" or saved_as == TF2_SAVED_MODEL,
         fail_on=config.fail_on,
     )
 

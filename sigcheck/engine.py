@@ -50,6 +50,8 @@ def effective_options(rule: Rule, overrides: Mapping = None) -> dict:
 
 
 def _not_applicable(rule: Rule, ctx: Context) -> Optional[str]:
+    if ctx.module_format not in rule.formats:
+        return f"applies to {', '.join(rule.formats)} modules; this is a {ctx.module_format}"
     if rule.scope != "module" and not ctx.facts.meta_graphs:
         return "no meta graph to check (see HUB102)"
     if rule.scope == "image" and not ctx.is_image_module:

@@ -37,6 +37,7 @@ def rule_markdown(rule) -> str:
         f"- Category: {rule.category} · Severity: {rule.severity} · Stage: {_stage_text(rule)} · "
         f"Applies to: {_scope_text(rule.scope)}",
         f"- Spec: [{rule.spec}]({rule.spec_url})",
+        f"- Formats: {', '.join(rule.formats)}",
         "",
         "### Why",
         "",
@@ -93,6 +94,7 @@ def rule_text(rule) -> str:
         _indent(rule.why),
         "",
         f"Spec: {rule.spec_url}",
+        f"Formats: {', '.join(rule.formats)}",
         f"Check: {check_location(rule)}",
         "",
         "Passes:",

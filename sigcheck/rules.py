@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Callable, Mapping
 
 from .bundled import rules_dir
+from .facts.tf2 import FORMATS, TF1_FORMATS
 from .vocabulary import SEVERITIES, SPEC_URLS, spec_url
 
 try:
@@ -30,7 +31,7 @@ CODE_RE = re.compile(r"^[A-Z]{3}[1-9]\d\d$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED = ("code", "name", "category", "severity", "stage", "scope", "summary", "why", "spec",
             "example_pass", "example_fail")
-OPTIONAL = ("options", "runtime_half")
+OPTIONAL = ("options", "runtime_half", "formats")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Rule:
     check: Callable = None
     runtime_half: bool = False  # a static rule that also judges runtime observations when the module ran
     needs: tuple = ()  # probes (sigcheck.probes) its check reads, declared by @check(..., needs=)
+    # The module formats (facts.tf2.FORMATS) it judges; rules written for the TF1 Hub format by default.
+    formats: tuple = TF1_FORMATS
 
     @property
     def uses_runtime(self) -> bool:
@@ -119,9 +122,12 @@ def _rule_from_entry(entry: dict, source: str) -> Rule:
             raise RuleDefinitionError(f"{source}: {code}: {why}")
     if not isinstance(entry.get("runtime_half", False), bool) or (entry.get("runtime_half") and entry["stage"] != "static"):
         raise RuleDefinitionError(f"{source}: {code}: runtime_half is a boolean for static rules")
+    formats = entry.get("formats", list(TF1_FORMATS))
+    if not isinstance(formats, list) or not formats or any(f not in FORMATS for f in formats):
+        raise RuleDefinitionError(f"{source}: {code}: formats must be a non-empty list of {FORMATS}")
     fields = {k: (entry[k].strip() if isinstance(entry[k], str) else entry[k]) for k in REQUIRED}
     return Rule(**fields, options=MappingProxyType(dict(entry.get("options", {}))), source=source,
-                runtime_half=entry.get("runtime_half", False))
+                runtime_half=entry.get("runtime_half", False), formats=tuple(formats))
 
 
 def code_order(code: str) -> tuple:

@@ -262,3 +262,72 @@ def assert_results(code: str, facts: ModuleFacts, *, passes=None, fail=None, war
 def assert_passes(code: str, facts: Optional[ModuleFacts] = None, **evaluate_kw) -> tuple:
     """Every result of rule ``code`` on ``facts`` (the conformant module by default) passes."""
     return assert_results(code, module() if facts is None else facts, passes=True, **evaluate_kw)
+
+
+# --- TF2 SavedModels: object graphs ---------------------------------------------
+
+TF2_IMAGE = (None, None, None, 3)
+_CALL_TRACES = ("__inference___call___1", "__inference___call___2")
+_LOSS_TRACE = "__inference_loss_3"
+
+
+def tensor_spec(name: str = "images", dtype: str = "float32", shape=TF2_IMAGE):
+    from .facts.objects import TensorSpec
+
+    return TensorSpec(name, dtype, None if shape is None else tuple(shape))
+
+
+def trace(name: str, *args, outputs=None, bound=(), readable: bool = True, **kwargs):
+    """A concrete function taking ``args`` (specs, Python values) and ``kwargs``."""
+    from .facts.objects import ConcreteFunction, StructDict
+
+    outputs = tensor_spec("output_0", shape=(None, 8)) if outputs is None else outputs
+    return ConcreteFunction(name, tuple(args), StructDict(tuple(sorted(kwargs.items()))), outputs, tuple(bound),
+                            readable)
+
+
+def reusable_graph(*, call_traces=None, variables=(5, 6), trainable=(5,), losses=None, extra_nodes=(),
+                   extra_children=(), extra_traces=(), call: bool = True):
+    """The object graph of fixtures' ``tf2-fv-conformant``: a root with ``__call__`` traced for
+    training=True and False on float32 [?, ?, ?, 3] -> [?, 8], ``variables`` [weights, moving_mean],
+    ``trainable_variables`` [weights] and one regularization loss ``() -> float32 []``.
+
+    Node ids: 0 root, 1 variables, 2 trainable_variables, 3 regularization_losses, 4 __call__,
+    5 weights (trainable), 6 moving_mean, 7 the loss function; ``extra_nodes`` follow from 8.
+    ``None`` for ``variables`` or ``trainable`` leaves that list out."""
+    from .facts.objects import ObjectGraph, SavedObject, Variable
+
+    if call_traces is None:
+        call_traces = tuple(trace(n, tensor_spec(), value, bound=(5, 6)) for n, value in zip(_CALL_TRACES, (True, False)))
+    if losses is None:
+        losses = (trace(_LOSS_TRACE, outputs=tensor_spec("output_0", shape=()), bound=(5,)),)
+    children = [(name, node) for name, node, present in (
+        ("variables", 1, variables is not None), ("trainable_variables", 2, trainable is not None),
+        ("regularization_losses", 3, True), ("__call__", 4, call)) if present]
+    nodes = (
+        SavedObject(0, "user_object", tuple(children) + tuple(extra_children), identifier="_generic_user_object"),
+        SavedObject(1, "user_object", tuple((str(i), n) for i, n in enumerate(variables or ())),
+                    identifier="trackable_list_wrapper"),
+        SavedObject(2, "user_object", tuple((str(i), n) for i, n in enumerate(trainable or ())),
+                    identifier="trackable_list_wrapper"),
+        SavedObject(3, "user_object", (("0", 7),) if losses else (), identifier="trackable_list_wrapper"),
+        SavedObject(4, "function", concrete_functions=tuple(t.name for t in call_traces)),
+        SavedObject(5, "variable", variable=Variable("weights", "float32", (3, 8), True)),
+        SavedObject(6, "variable", variable=Variable("moving_mean", "float32", (8,), False)),
+        SavedObject(7, "function", concrete_functions=tuple(t.name for t in losses)),
+    ) + tuple(extra_nodes)
+    functions = tuple(call_traces) + tuple(losses) + tuple(extra_traces)
+    return ObjectGraph(nodes=nodes, concrete_functions=tuple(sorted(functions, key=lambda f: f.name)))
+
+
+def tf2_module(object_graph=None, *, library: tuple = (), **graph_kw) -> ModuleFacts:
+    """A TF2 SavedModel: no tfhub_module.pb, one meta graph {serve} recording ``object_graph``
+    (``reusable_graph(**graph_kw)`` by default) and the library functions ``library``."""
+    graph_facts = reusable_graph(**graph_kw) if object_graph is None else object_graph
+    meta = MetaGraphFacts(tags=("serve",), signatures=(), collections=(), attachments=(),
+                          graph=GraphFacts(nodes=(), functions=tuple(library)), object_graph=graph_facts)
+    return ModuleFacts(path="module", module_def=ModuleDefFacts(present=False), meta_graphs=(meta,),
+                       has_variables=True, checkpoint=())
+
+
+__all__ += ["reusable_graph", "tensor_spec", "tf2_module", "trace"]

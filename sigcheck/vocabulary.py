@@ -28,6 +28,9 @@ SPEC_URLS = {
     "images": "https://www.tensorflow.org/hub/common_signatures/images",
     "tf1-hub-format": "https://www.tensorflow.org/hub/tf1_hub_module",
     "text": "https://www.tensorflow.org/hub/common_signatures/text",
+    "reusable-saved-models": "https://www.tensorflow.org/hub/reusable_saved_models",
+    "images-tf2": "https://www.tensorflow.org/hub/common_saved_model_apis/images",
+    "text-tf2": "https://www.tensorflow.org/hub/common_saved_model_apis/text",
 }
 
 

@@ -74,6 +74,9 @@ _NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
 _PROTOBUF_MARKER = re.compile(r"goo\.gle/debug\w+")
 
 
+_TRACE_NUMBER = re.compile(r"(__inference_\S*?)_\d+\b")
+
+
 def normalised_report(report: dict, modules_root: str, measured=()) -> dict:
     """``report`` without what depends on the machine: the modules' directory, the tool's
     version, the sandbox's kernel ABI; and with every number in the messages of the
@@ -89,6 +92,8 @@ def normalised_report(report: dict, modules_root: str, measured=()) -> dict:
     for result in data["results"]:
         # protobuf's debug strings carry a marker that changes at random (goo.gle/debugstr, /debugproto)
         result["message"] = _PROTOBUF_MARKER.sub("goo.gle/debug", result["message"])
+        # a TF2 export numbers its functions with a process-wide counter: the build order shows through
+        result["message"] = _TRACE_NUMBER.sub(r"\1_N", result["message"])
         if result["rule"] in measured:
             result["message"] = _NUMBER.sub("#", re.sub(r"worst: \S+", "worst: <image>", result["message"]))
     return data

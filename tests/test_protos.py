@@ -58,6 +58,24 @@ TF_NAMES = {
     "FloatList": "tensorflow.CollectionDef.FloatList",
     "AnyList": "tensorflow.CollectionDef.AnyList",
     "Any": "google.protobuf.Any",
+    "SavedObjectGraph": "tensorflow.SavedObjectGraph",
+    "SavedObject": "tensorflow.SavedObject",
+    "ObjectReference": "tensorflow.TrackableObjectGraph.TrackableObject.ObjectReference",
+    "SavedUserObject": "tensorflow.SavedUserObject",
+    "SavedAsset": "tensorflow.SavedAsset",
+    "SavedFunction": "tensorflow.SavedFunction",
+    "SavedConcreteFunction": "tensorflow.SavedConcreteFunction",
+    "SavedBareConcreteFunction": "tensorflow.SavedBareConcreteFunction",
+    "SavedConstant": "tensorflow.SavedConstant",
+    "SavedResource": "tensorflow.SavedResource",
+    "CapturedTensor": "tensorflow.CapturedTensor",
+    "SavedVariable": "tensorflow.SavedVariable",
+    "TensorSpecProto": "tensorflow.TensorSpecProto",
+    "DictValue": "tensorflow.DictValue",
+    "PairValue": "tensorflow.PairValue",
+    "NamedTupleValue": "tensorflow.NamedTupleValue",
+    "FingerprintDef": "tensorflow.FingerprintDef",
+    "VersionDef": "tensorflow.VersionDef",
 }
 HUB_NAMES = {
     "ModuleDef": "tensorflow_hub.ModuleDef",
@@ -69,7 +87,8 @@ HUB_NAMES = {
 TF_MODULES = ("tensorflow.core.protobuf.saved_model_pb2", "tensorflow.core.protobuf.meta_graph_pb2",
               "tensorflow.core.protobuf.saver_pb2", "tensorflow.core.protobuf.struct_pb2",
               "tensorflow.core.protobuf.tensor_bundle_pb2", "tensorflow.core.framework.variable_pb2",
-              "google.protobuf.any_pb2")
+              "google.protobuf.any_pb2", "tensorflow.core.protobuf.saved_object_graph_pb2",
+              "tensorflow.core.protobuf.fingerprint_pb2")
 HUB_MODULES = ("tensorflow_hub.module_def_pb2", "tensorflow_hub.module_attachment_pb2",
                "tensorflow_hub.image_module_info_pb2")
 

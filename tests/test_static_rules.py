@@ -17,13 +17,9 @@ CATALOG = sigcheck.fixtures.catalog
 RECIPES = sigcheck.fixtures.RECIPES
 RULES = load_rules()
 STATIC = [r for r in RULES if r.stage == "static"]
-CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info")
+CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info", "tf2-fv-conformant",
+              "tf2-classifier-conformant", "tf2-text-hashed-embedding", "tf2-text-encoder")
 TEXT_CONFORMANT = ("text-conformant",)
-
-
-def conformant_for(rule) -> tuple:
-    """The conformant fixtures a rule must pass: text modules for text rules, image modules otherwise."""
-    return TEXT_CONFORMANT if rule.scope == "text" else CONFORMANT
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +46,15 @@ def test_static_verdicts_match_the_recipe(recipe, static_runs):
     assert not run.tensorflow_imported, "sigcheck --static imported tensorflow"
     report = run.json
     assert report["schema"] == "sigcheck-report/1"
+    assert report["facts"]["module_format"] == recipe.format
     expected = CATALOG.expected_verdicts(recipe, RULES, static=True)
     assert rule_verdicts(report) == expected
     failing = "fail" in expected.values()
-    assert report["verdict"] == ("fail" if failing else "not-applicable" if recipe.module_kind == "other" else "pass")
-    assert report["facts"]["kind"] == (recipe.module_kind if report["facts"]["tag_sets"] else "other")
+    # every TF2 model is judged (the Reusable SavedModel API rules), whatever its kind
+    applicable = recipe.module_kind != "other" or recipe.format == "tf2-saved-model"
+    assert report["verdict"] == ("fail" if failing else "pass" if applicable else "not-applicable")
+    if recipe.format != "tf2-saved-model":
+        assert report["facts"]["kind"] == (recipe.module_kind if report["facts"]["tag_sets"] else "other")
     assert run.returncode == (1 if failing else 0)
 
 
@@ -62,7 +62,15 @@ def test_static_verdicts_match_the_recipe(recipe, static_runs):
 def test_each_static_rule_passes_conformant_and_fails_its_violators(rule, static_runs):
     violators = static_violators(rule.code)
     assert violators, f"{rule.code} has no failing fixture in fixtures/catalog.py"
-    for name in conformant_for(rule):
+    def judges(name):
+        return CATALOG.expected_verdicts(sigcheck.fixtures.recipe(name), RULES, static=True)[rule.code] != "skip"
+
+    # The conformant fixtures the rule judges (a rule of one format or one TF2 kind skips the others);
+    # a rule that judges none of them passes some other fixture (the TF2 text APIs: one fixture per API).
+    judged = [n for n in CONFORMANT + TEXT_CONFORMANT if judges(n)] or [
+        r.name for r in RECIPES if r.name.startswith("tf2-") and judges(r.name)][:1]
+    assert judged, f"{rule.code} passes no conformant fixture"
+    for name in judged:
         assert rule_verdicts(static_runs(name).json)[rule.code] == "pass", name
     violated = "fail" if rule.severity == "error" else "warn"
     for recipe in violators:
@@ -136,7 +144,8 @@ def test_a_broken_module_def_fails_hub101_and_every_other_rule_still_runs(static
         assert run.returncode == 1
         verdicts = rule_verdicts(run.json)
         assert verdicts.pop("HUB101") == "fail"
-        assert all(verdicts[r.code] == "pass" for r in STATIC if r.code != "HUB101" and r.scope != "text")
+        assert all(verdicts[r.code] == "pass" for r in STATIC
+                   if r.code != "HUB101" and r.scope != "text" and "tf1-hub" in r.formats)
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)

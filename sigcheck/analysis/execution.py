@@ -21,6 +21,11 @@ TensorFlow's loader picks, the first whose tag set matches):
 A file-reading table initialiser (``asset_ops``) is allowed when it provably
 reads one of the module's own declared asset files (``analysis.assets``).
 
+A TF2 SavedModel (a meta graph with an object graph) also runs every concrete
+function its object graph restores -- the traces of ``__call__``, of named
+sub-callables, of regularization losses -- when a consumer calls them: each is
+a root, as a call of that library function.
+
 The restore op alone may in addition use the checkpoint-reading ops
 (``restore_ops``), and only reading the module's own checkpoint: their prefix
 input must be the saver's filename tensor, which the loader feeds with the
@@ -82,11 +87,51 @@ def default_saver_roots(meta) -> list:
     return roots
 
 
+# The op a restored function's call is judged as (it is what tf.function's call runs).
+RESTORED_CALL_OP = "StatefulPartitionedCall"
+
+
+def with_restored_calls(meta) -> tuple:
+    """(meta, roots): for a TF2 meta graph, ``meta`` with one synthetic call node per concrete function
+    its object graph restores, and those nodes as roots; for TF1, ``meta`` and no roots."""
+    graph = getattr(meta, "object_graph", None)
+    if graph is None or not graph.concrete_functions:
+        return meta, []
+    from dataclasses import replace
+
+    from ..facts.model import GraphFacts, NodeFacts
+
+    owners = _function_owners(graph)
+    calls = tuple(NodeFacts(f"<restored>/{f.name}", RESTORED_CALL_OP, (), (f.name,))
+                  for f in graph.concrete_functions)
+    extended = GraphFacts(nodes=meta.graph.nodes + calls, functions=meta.graph.functions)
+    roots = [(f"restored function {owners.get(c.functions[0], '(unowned)')}", c.name) for c in calls]
+    return replace(meta, graph=extended), roots
+
+
+def _function_owners(graph) -> dict:
+    """concrete function name -> the object path that offers it (``__call__``, ``regularization_losses/0``),
+    the shortest one from the root, breadth first."""
+    owners, paths, queue = {}, {0: ""}, [0]
+    for node_id in queue:
+        node = graph.node(node_id)
+        if node is None:
+            continue
+        for name in node.concrete_functions:
+            owners.setdefault(name, paths[node_id] or "<root>")
+        for local, child in node.children:
+            if child not in paths:
+                paths[child] = f"{paths[node_id]}/{local}".lstrip("/")
+                queue.append(child)
+    return owners
+
+
 def unsafe_ops(meta, options) -> list:
     """Every Hazard for what would execute outside the allowlist, or cannot be followed."""
     allowed = set(options["allowed_ops"]) | set(options["extra_allowed_ops"])
     asset_ops = frozenset(options.get("asset_ops", ())) - allowed
-    findings = _judge(meta, execution_roots(meta), allowed, asset_ops=asset_ops)
+    meta, restored = with_restored_calls(meta)
+    findings = _judge(meta, execution_roots(meta) + restored, allowed, asset_ops=asset_ops)
     if meta.has_saver_def and meta.restore_op:
         restore_ops = set(options["restore_ops"]) - allowed
         findings += _judge(meta, [("restore op", meta.restore_op)], allowed | restore_ops, restore_ops)

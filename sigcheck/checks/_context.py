@@ -9,6 +9,7 @@ from typing import Any, Optional
 from ..facts.image import module_image_signatures
 from ..facts.kind import module_kind, text_signature_names
 from ..facts.model import MetaGraphFacts, ModuleFacts, SignatureFacts
+from ..facts.tf2 import TF2_SAVED_MODEL, module_format, tf2_kind
 from . import location
 
 
@@ -27,6 +28,11 @@ class Context:
         run = self.observations.for_tags(tags) if self.observations is not None else None
         return None if run is None else run.unregistered_ops
 
+    @cached_property
+    def module_format(self) -> str:
+        """tf1-hub, tf2-saved-model or tf1-saved-model: which rules apply (Rule.formats)."""
+        return module_format(self.facts)
+
     @property
     def primary(self) -> MetaGraphFacts:
         return self.facts.primary
@@ -42,7 +48,12 @@ class Context:
 
     @property
     def is_image_module(self) -> bool:
-        return bool(self.image_signatures)
+        return bool(self.image_signatures) or self.tf2_kind == "image"
+
+    @cached_property
+    def tf2_kind(self):
+        """image, text or other for a TF2 SavedModel (facts.tf2.tf2_kind); None for the TF1 formats."""
+        return tf2_kind(self.facts) if self.module_format == TF2_SAVED_MODEL else None
 
     @cached_property
     def kind(self) -> str:

@@ -17,7 +17,9 @@ from ..analysis.input_range import relative_spread, static_evidence
 from ..facts.image import IMAGES, expected_image_size, image_input
 from ..facts.model import format_shape, format_tags
 from ..probes import ALL, RANGE255
+from . import _tf2image as tf2image
 from . import check, location, passed, skipped, violated
+from ._tf2image import is_tf2
 from ._observed import observed
 
 
@@ -54,6 +56,9 @@ def input_name(ctx, options):
 
 @check("IMG302")
 def input_dtype(ctx, options):
+    if is_tf2(ctx):
+        yield from tf2image.input_dtype(ctx)
+        return
     for signature, tensor, where in _each_image_input(ctx):
         if tensor is None:
             yield _no_input(where)

@@ -23,7 +23,9 @@ from ..analysis.dropout import dynamic_dropout, static_dropout
 from ..facts.image import DEFAULT
 from ..facts.model import format_shape, format_tags
 from ..probes import ALL, DROPOUT, REPEAT, SIZES
+from . import _tf2image as tf2image
 from . import check, location, passed, skipped, violated
+from ._tf2image import is_tf2
 from ._observed import each_default_observed, observed
 
 
@@ -51,6 +53,9 @@ def default_output(ctx, options):
 
 @check("OUT402")
 def output_dtype(ctx, options):
+    if is_tf2(ctx):
+        yield from tf2image.output_dtype(ctx)
+        return
     for signature, tensor, where in _each_default_output(ctx):
         if tensor is None:
             yield _no_default(where)
@@ -62,6 +67,9 @@ def output_dtype(ctx, options):
 
 @check("OUT403")
 def output_shape(ctx, options):
+    if is_tf2(ctx):
+        yield from tf2image.output_shape(ctx)
+        return
     for signature, tensor, where in _each_default_output(ctx):
         if tensor is None:
             yield _no_default(where)
@@ -81,6 +89,9 @@ def output_shape(ctx, options):
 
 @check("OUT404")
 def static_size(ctx, options):
+    if is_tf2(ctx):
+        yield from tf2image.static_size(ctx)
+        return
     for signature, tensor, where in _each_default_output(ctx):
         if tensor is None:
             yield _no_default(where)
@@ -201,3 +212,8 @@ def logits_not_probabilities(ctx, options):
         else:
             low, high = float(values.min()), float(values.max())
             yield passed(f"'default' ranges over [{low:.3g}, {high:.3g}]: scores, not probabilities", **where)
+
+
+@check("OUT411")
+def single_output(ctx, options):
+    yield from tf2image.single_output(ctx)

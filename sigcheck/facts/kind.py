@@ -16,8 +16,10 @@ and the report, so they cannot disagree:
 ``--kind image|text`` (``kind =`` in config) overrides the detection; the facts
 then carry ``forced_kind`` and every question above is answered for that kind.
 
-Formats other than TF1 Hub modules (a TF2 SavedModel) plug their own detection
-in with ``register_format``; ``module_kind`` dispatches on ``facts.format``.
+A TF2 SavedModel's kind is decided from its ``__call__`` traces
+(``facts.tf2.tf2_kind``: one rank-4 input with 3 channels is ``image``; one
+string vector, or a dict of integer tensors, is ``text``); other formats may plug
+their own detection in with ``register_format``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from .image import DEFAULT, image_signature_names
+from .tf2 import TF2_SAVED_MODEL, module_format, tf2_kind
 
 KINDS = ("image", "text", "other")
 FORCEABLE = ("image", "text")
@@ -47,8 +50,11 @@ def module_kind(facts, tags: Optional[tuple] = None) -> str:
         return forced
     if not facts.meta_graphs:
         return "other"
+    saved_as = module_format(facts)
+    if saved_as == TF2_SAVED_MODEL:
+        return tf2_kind(facts)  # decided from __call__'s traces (facts.tf2)
     meta = facts.primary if tags is None else (facts.loaded_for(tags) or facts.primary)
-    detect = _BY_FORMAT.get(getattr(facts, "format", "tf1"), _tf1_kind)
+    detect = _BY_FORMAT.get(saved_as, _tf1_kind)
     return detect(facts, meta)
 
 

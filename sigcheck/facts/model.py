@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from .collector import without_collector
 
@@ -223,6 +223,7 @@ class MetaGraphFacts:
     has_saver_def: bool = False  # a saver_def is recorded (else the loader builds a default Saver)
     saver_filename: Optional[str] = None  # SaverDef.filename_tensor_name: what the restore is fed
     variable_defs: tuple = ()  # of VariableDefFacts, from the variables collections
+    object_graph: Any = None  # facts.objects.ObjectGraph of a TF2 SavedModel; None for TF1
 
     @property
     def repeated_tags(self) -> tuple:
@@ -275,6 +276,7 @@ class ModuleFacts:
     checkpoint: Optional[tuple] = None  # of facts.checkpoint.CheckpointEntry, read from variables.index
     checkpoint_problem: Optional[str] = None  # why variables.index could not be read
     forced_kind: Optional[str] = None  # "image" | "text" from --kind; None: detected (facts.kind)
+    fingerprint: Any = None  # facts.objects.Fingerprint (fingerprint.pb); None when not read
 
     @property
     def tag_sets(self) -> tuple:

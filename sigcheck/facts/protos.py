@@ -1,4 +1,4 @@
-"""Message definitions for the files of a TF1 Hub module, owned by sigcheck.
+"""Message definitions for the files of a TF1 Hub module or a TF2 SavedModel, owned by sigcheck.
 
 Field numbers are facts of the wire format (tensorflow/core/protobuf/*.proto and
 tensorflow_hub's module_def.proto / module_attachment.proto /
@@ -24,6 +24,7 @@ _SCALARS = {
     "bytes": 12,
     "int32": 5,
     "int64": 3,
+    "uint64": 4,
     "sint64": 18,
     "float": 2,
     "double": 1,
@@ -46,6 +47,77 @@ _TF_MESSAGES: dict[str, list[tuple]] = {
         ("collection_def", 4, "map<string,CollectionDef>", True),
         ("signature_def", 5, "map<string,SignatureDef>", True),
         ("asset_file_def", 6, "AssetFileDef", True),
+        ("object_graph_def", 7, "SavedObjectGraph", False),
+    ],
+    # saved_object_graph.proto: the object graph of a TF2 SavedModel (tf.saved_model.save).
+    "SavedObjectGraph": [
+        ("nodes", 1, "SavedObject", True),
+        ("concrete_functions", 2, "map<string,SavedConcreteFunction>", True),
+    ],
+    "SavedObject": [
+        ("children", 1, "ObjectReference", True),
+        ("user_object", 4, "SavedUserObject", False),
+        ("asset", 5, "SavedAsset", False),
+        ("function", 6, "SavedFunction", False),
+        ("variable", 7, "SavedVariable", False),
+        ("bare_concrete_function", 8, "SavedBareConcreteFunction", False),
+        ("constant", 9, "SavedConstant", False),
+        ("resource", 10, "SavedResource", False),
+        ("captured_tensor", 12, "CapturedTensor", False),
+    ],
+    # trackable_object_graph.proto: TrackableObjectGraph.TrackableObject.ObjectReference.
+    "ObjectReference": [
+        ("node_id", 1, "int32", False),
+        ("local_name", 2, "string", False),
+    ],
+    "SavedUserObject": [
+        ("identifier", 1, "string", False),
+    ],
+    "SavedAsset": [
+        ("asset_file_def_index", 1, "int32", False),
+    ],
+    "SavedFunction": [
+        ("concrete_functions", 1, "string", True),
+    ],
+    "SavedConcreteFunction": [
+        ("bound_inputs", 2, "int32", True),
+        ("canonicalized_input_signature", 3, "StructuredValue", False),
+        ("output_signature", 4, "StructuredValue", False),
+    ],
+    "SavedBareConcreteFunction": [
+        ("concrete_function_name", 1, "string", False),
+        ("argument_keywords", 2, "string", True),
+        ("allowed_positional_arguments", 3, "int64", False),
+    ],
+    "SavedConstant": [
+        ("operation", 1, "string", False),
+    ],
+    "SavedResource": [
+        ("device", 1, "string", False),
+    ],
+    "CapturedTensor": [
+        ("name", 1, "string", False),
+        ("concrete_function", 2, "string", False),
+    ],
+    "SavedVariable": [
+        ("dtype", 1, "int32", False),
+        ("shape", 2, "TensorShapeProto", False),
+        ("trainable", 3, "bool", False),
+        ("name", 6, "string", False),
+    ],
+    # fingerprint.proto: fingerprint.pb beside saved_model.pb (TensorFlow 2.12+).
+    "FingerprintDef": [
+        ("saved_model_checksum", 1, "uint64", False),
+        ("graph_def_program_hash", 2, "uint64", False),
+        ("signature_def_hash", 3, "uint64", False),
+        ("saved_object_graph_hash", 4, "uint64", False),
+        ("checkpoint_hash", 5, "uint64", False),
+        ("version", 6, "VersionDef", False),
+        ("uuid", 7, "string", False),
+    ],
+    "VersionDef": [
+        ("producer", 1, "int32", False),
+        ("min_consumer", 2, "int32", False),
     ],
     "MetaInfoDef": [
         ("meta_graph_version", 1, "string", False),
@@ -161,14 +233,27 @@ _TF_MESSAGES: dict[str, list[tuple]] = {
     ],
     "StructuredValue": [
         ("none_value", 1, "NoneValue", False),
+        ("float64_value", 11, "double", False),
         ("int64_value", 12, "sint64", False),  # zigzag-encoded in struct.proto
         ("string_value", 13, "string", False),
         ("bool_value", 14, "bool", False),
         ("tensor_shape_value", 31, "TensorShapeProto", False),
         ("tensor_dtype_value", 32, "int32", False),
+        ("tensor_spec_value", 33, "TensorSpecProto", False),
+        ("type_spec_value", 34, "TypeSpecProto", False),
         ("list_value", 51, "ValueList", False),
         ("tuple_value", 52, "TupleValue", False),
+        ("dict_value", 53, "DictValue", False),
+        ("named_tuple_value", 54, "NamedTupleValue", False),
     ],
+    "TensorSpecProto": [
+        ("name", 1, "string", False),
+        ("shape", 2, "TensorShapeProto", False),
+        ("dtype", 3, "int32", False),
+    ],
+    "DictValue": [("fields", 1, "map<string,StructuredValue>", True)],
+    "PairValue": [("key", 1, "string", False), ("value", 2, "StructuredValue", False)],
+    "NamedTupleValue": [("name", 1, "string", False), ("values", 2, "PairValue", True)],
     "NoneValue": [],
     # tensor_bundle.proto: one entry of variables/variables.index.
     "BundleEntryProto": [
@@ -214,8 +299,11 @@ _ONEOFS = {
     "AttrValue": ("value", ["list", "s", "i", "f", "b", "type", "shape", "tensor", "placeholder", "func"]),
     "TensorInfo": ("encoding", ["name", "coo_sparse", "composite_tensor"]),
     "CollectionDef": ("kind", ["node_list", "bytes_list", "int64_list", "float_list", "any_list"]),
-    "StructuredValue": ("kind", ["none_value", "int64_value", "string_value", "bool_value", "tensor_shape_value",
-                                 "tensor_dtype_value", "list_value", "tuple_value"]),
+    "StructuredValue": ("kind", ["none_value", "float64_value", "int64_value", "string_value", "bool_value",
+                                 "tensor_shape_value", "tensor_dtype_value", "tensor_spec_value", "type_spec_value",
+                                 "list_value", "tuple_value", "dict_value", "named_tuple_value"]),
+    "SavedObject": ("kind", ["user_object", "asset", "function", "variable", "bare_concrete_function", "constant",
+                             "resource", "captured_tensor"]),
 }
 
 _HUB_MESSAGES: dict[str, list[tuple]] = {
@@ -330,6 +418,8 @@ GraphDef = _cls("sigcheck.tf.GraphDef")
 NodeDef = _cls("sigcheck.tf.NodeDef")
 VariableDef = _cls("sigcheck.tf.VariableDef")
 AssetFileDef = _cls("sigcheck.tf.AssetFileDef")
+SavedObjectGraph = _cls("sigcheck.tf.SavedObjectGraph")
+FingerprintDef = _cls("sigcheck.tf.FingerprintDef")
 ModuleDef = _cls("sigcheck.hub.ModuleDef")
 ModuleAttachment = _cls("sigcheck.hub.ModuleAttachment")
 ImageModuleInfo = _cls("sigcheck.hub.ImageModuleInfo")

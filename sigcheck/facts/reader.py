@@ -21,6 +21,7 @@ from .checkpoint import CheckpointError, read_index
 from .collector import collector_paused
 from .composite import composite_info
 from .graph import mark_shared
+from .object_reader import object_graph_facts, read_fingerprint
 from .model import (
     AttachmentFacts,
     CollectionFacts,
@@ -84,6 +85,7 @@ def read_module(path: str) -> ModuleFacts:
         has_variables=os.path.isfile(index),
         checkpoint=checkpoint,
         checkpoint_problem=problem,
+        fingerprint=read_fingerprint(path),
     )
 
 
@@ -148,6 +150,7 @@ def _meta_graph_facts(meta_graph, graphs: dict) -> MetaGraphFacts:
         saver_filename=meta_graph.saver_def.filename_tensor_name or None,
         variable_defs=_variable_facts(meta_graph.collection_def),
         variables=graph_variables(meta_graph, graph.nodes),
+        object_graph=object_graph_facts(meta_graph),
     )
 
 

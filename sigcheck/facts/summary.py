@@ -6,6 +6,7 @@ from .image import expected_image_size, module_image_signatures
 from .kind import module_kind, text_signature_names
 from .model import ModuleFacts
 from .protos import FORMAT_UNSPECIFIED, FORMAT_V3
+from .tf2 import TF2_SAVED_MODEL, module_format, object_graph, tf2_kind
 
 _FORMAT_NAMES = {FORMAT_UNSPECIFIED: "FORMAT_UNSPECIFIED", FORMAT_V3: "FORMAT_V3"}
 
@@ -28,6 +29,7 @@ def summarize(facts: ModuleFacts, directory: str, judged: ModuleFacts = None) ->
     summary = {
         "directory": directory,
         "format": format_name(facts),
+        "module_format": module_format(facts),
         "required_features": list(facts.module_def.required_features),
         "tag_sets": [list(t) for t in facts.tag_sets],
         "kind": module_kind(judged),  # image | text | other (facts.kind; --kind overrides)
@@ -43,6 +45,8 @@ def summarize(facts: ModuleFacts, directory: str, judged: ModuleFacts = None) ->
     }
     if not facts.meta_graphs:
         return summary
+    if summary["module_format"] == TF2_SAVED_MODEL:
+        summary["tf2"] = tf2_summary(judged if judged.meta_graphs else facts)
     primary = judged.primary if judged.meta_graphs else facts.primary
     names = module_image_signatures(judged)
     summary["image_module"] = bool(names)
@@ -76,3 +80,22 @@ def summarize(facts: ModuleFacts, directory: str, judged: ModuleFacts = None) ->
         for meta in facts.meta_graphs
     ]
     return summary
+
+
+def tf2_summary(facts: ModuleFacts) -> dict:
+    """What a TF2 model offers a consumer: its kind, the root's children, traces and variables."""
+    graph = object_graph(facts)
+    root = graph.root
+    variables = graph.variables
+    fingerprint = facts.fingerprint
+    return {
+        "kind": tf2_kind(facts),
+        "root_children": [name for name, _ in root.children] if root else [],
+        "objects": len(graph.nodes),
+        "concrete_functions": len(graph.concrete_functions),
+        "variables": len(variables),
+        "trainable_variables": sum(1 for v in variables if v.variable.trainable),
+        # whether fingerprint.pb is present and parses (its hashes differ between identical exports)
+        "fingerprint": "missing" if fingerprint is None or not fingerprint.present else (
+            f"unreadable: {fingerprint.problem}" if fingerprint.problem else "present"),
+    }

@@ -86,7 +86,7 @@ def _facts(facts: dict) -> str:
     size = facts.get("image_size")
     n = facts.get("num_outputs")
     items = [
-        cell(facts.get("format", "unknown format")),
+        cell(" ".join(filter(None, (facts.get("module_format"), facts.get("format", "unknown format"))))),
         "tag sets " + (", ".join(code(tag_set(t)) for t in facts.get("tag_sets", [])) or "none"),
         "image size " + (f"{size['height']}x{size['width']}" if size else "unknown"),
         f"N = {n if n is not None else 'unknown'}",

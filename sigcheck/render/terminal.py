@@ -77,7 +77,7 @@ def header(report) -> Table:
         size_text = f"{size['height']}x{size['width']} (from {source})"
     rows = [
         ("Module", report.module),
-        ("Format", facts.get("format", "?")),
+        ("Format", _format_text(facts)),
         ("Tag sets", ", ".join(tag_set(t) for t in facts.get("tag_sets", [])) or "none"),
         ("Kind", facts.get("kind", "?")),
         ("Image signatures", ", ".join(facts.get("image_signatures", [])) or "none (not an image module)"),
@@ -91,6 +91,16 @@ def header(report) -> Table:
     for key, value in rows:
         table.add_row(key, Text(str(value)))
     return table
+
+
+def _format_text(facts: dict) -> str:
+    """``tf1-hub, FORMAT_V3`` / ``tf2-saved-model, kind image``: the module format first."""
+    saved_as = facts.get("module_format")
+    if saved_as is None:
+        return facts.get("format", "?")
+    if facts.get("tf2"):
+        return f"{saved_as}, kind {facts['tf2']['kind']}"
+    return f"{saved_as}, {facts.get('format', '?')}"
 
 
 def _group_key(result) -> str:
