@@ -70,7 +70,8 @@ def test_a_module_that_was_not_run_gives_every_runtime_rule_one_skip_with_one_re
     from sigcheck.testing import module
 
     rules = load_rules()
-    runtime = [r for r in rules if r.stage == "runtime"]
+    # the runtime rules that judge module() (a TF1 image module): text and TF2 rules skip it for their scope
+    runtime = [r for r in rules if r.stage == "runtime" and r.scope != "text" and "tf1-hub" in r.formats]
     assert runtime
     for rule in runtime:
         results = evaluate(module(), (rule,))

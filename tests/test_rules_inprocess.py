@@ -333,12 +333,12 @@ def _text_model(inputs, outputs, **kw):
     return tf2_module(call_traces=(trace("c", inputs, outputs=outputs),), **kw)
 
 
-_EMBEDDING = _text_model(_TEXTS, tensor_spec(shape=(None, 8)))
+_TF2_EMBEDDING = _text_model(_TEXTS, tensor_spec(shape=(None, 8)))
 _PREPROCESSOR = _text_model(_TEXTS, _IDS)
 _ENCODER_OUT = (("default", tensor_spec(shape=(None, 8))), ("pooled_output", tensor_spec(shape=(None, 8))),
                 ("sequence_output", tensor_spec(shape=(None, 4, 8))))
 _ENCODER = _text_model(_IDS, StructDict(_ENCODER_OUT))
-case("TXT751", "embedding", _EMBEDDING, passes="string [?] -> float32 [?, 8]")
+case("TXT751", "embedding", _TF2_EMBEDDING, passes="string [?] -> float32 [?, 8]")
 case("TXT751", "float64", _text_model(_TEXTS, tensor_spec(dtype="float64", shape=(None, 8))), fail="float64")
 case("TXT751", "dim-unknown", _text_model(_TEXTS, tensor_spec(shape=(None, None))), fail="dim known")
 case("TXT751", "image-skips", tf2_module(), skip="not a TF2 text embedding")
@@ -427,7 +427,7 @@ def test_the_conformant_module_passes_every_static_rule():
     for rule in STATIC:
         if "tf2-saved-model" in rule.formats and rule.code not in ("HUB107", "SEC601") + _TF2_TEXT_ONLY:
             assert_passes(rule.code, tf2_module())
-    for code, facts in (("TXT751", _EMBEDDING), ("TXT752", _PREPROCESSOR), ("TXT753", _ENCODER)):
+    for code, facts in (("TXT751", _TF2_EMBEDDING), ("TXT752", _PREPROCESSOR), ("TXT753", _ENCODER)):
         assert_passes(code, facts)
 
 
