@@ -80,7 +80,8 @@ def _run(rule: Rule, severity: str, options: dict, ctx: Context) -> list:
         return [stamp("skip", reason)]
     if rule.stage == "runtime" and ctx.runtime_error:
         return [stamp("error", f"runtime check could not complete: {ctx.runtime_error}")]
-    if rule.stage == "runtime" and ctx.observations is None:  # one reason for all, not one per check
+    if rule.stage == "runtime" and ctx.observations is None and not _asks_registry_only(rule, ctx):
+        # one reason for all, not one per check
         return [stamp("skip", NOT_RUN)]
     violation_status = "fail" if severity == "error" else "warn"
     results = []
