@@ -23,9 +23,11 @@ in (override with ``shapes``); load, restore and probe failures are given by
 tag set or probe name.  Real modules built by ``fixtures/`` stay the ground
 truth; these builders are the fast layer beside them.
 
-A new input kind (text, TF2 ``__call__``) plans its own probes; its builder
-can reuse ``observations_of(plan, ...)`` below as long as its plan has groups
-of probes with input indices, and give ``labels`` for what each index was.
+A TF1 text module's facts get the text probes (``runtime.textplan``): the same
+models then see indices into ``runtime.strings.NAMES`` and ``Batch.labels``
+name the strings ("empty", "long", ...).  Another input kind (TF2 ``__call__``)
+can reuse ``observations_of(plan, ...)`` as long as its plan has groups of
+probes with input indices.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 
 from .probes import CATALOGUE
-from .runtime import batches
+from .runtime import batches, strings
 from .runtime.observations import Observations, ProbeResult, Run, TagSetRun
 from .runtime.plan import make_plan
 
@@ -58,6 +60,7 @@ class Batch:
     images: tuple  # indices into runtime.batches.NAMES
     scale: float  # 1.0 for [0, 1] images, 255.0 for the range probe
     width: int  # N of the declared default output [?, N]
+    labels: tuple = ()  # what each row was ("black", "empty", ...): batches.NAMES or strings.NAMES
 
 
 Model = Callable[[Batch], np.ndarray]
@@ -72,12 +75,13 @@ def features(batch: Batch) -> np.ndarray:
 
 
 def nan_for(label: str, model: Model = features) -> Model:
-    """``model`` with NaN rows for the image named ``label`` ("black", ...)."""
+    """``model`` with NaN rows for the input named ``label`` ("black", or for text "empty", ...)."""
 
     def run(batch: Batch) -> np.ndarray:
         values = model(batch).copy()
-        for row, index in enumerate(batch.images):
-            if batches.NAMES[index] == label:
+        names = batch.labels or tuple(batches.NAMES[i] for i in batch.images)
+        for row, name in enumerate(names):
+            if name == label:
                 values[row] = np.nan
         return values
 
@@ -146,14 +150,18 @@ def observe(facts, model: Model = features, *, needs=tuple(CATALOGUE), batch_siz
 
 def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optional[Mapping] = None,
                     variables_errors: Optional[Mapping] = None, variables: int = 1,
-                    probe_errors: Optional[Mapping] = None, shapes: Optional[Mapping] = None) -> Observations:
+                    probe_errors: Optional[Mapping] = None, shapes: Optional[Mapping] = None,
+                    unregistered_ops: Optional[Mapping] = None) -> Observations:
     """Observations of ``plan``: ``load_errors`` / ``variables_errors`` map tag sets to the
     message of a graph that does not load / a checkpoint that does not restore (that tag set
     then runs no probe, as in the worker); ``probe_errors`` maps probe names ("size-2") to a
-    failed forward pass; ``shapes`` maps output keys to fn(batch size) -> the shape observed.
+    failed forward pass; ``shapes`` maps output keys to fn(batch size) -> the shape observed;
+    ``unregistered_ops`` maps tag sets to the op types the registry lacks (none by default),
+    answered for the tag sets whose op types the plan asks about (the ``registry`` probe).
     ``declared``: tensor name -> declared shape, from the facts."""
     load_errors, variables_errors = dict(load_errors or {}), dict(variables_errors or {})
     probe_errors, shapes = dict(probe_errors or {}), dict(shapes or {})
+    unregistered = {tuple(t): tuple(ops) for t, ops in (unregistered_ops or {}).items()}
     tag_sets = []
     for tag_plan in plan.tag_sets:
         tags = tag_plan.tags
@@ -164,13 +172,15 @@ def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optio
                 probes[group.input_tensor] = {
                     p.name: _probe(tags, group, p, model, declared, probe_errors.get(p.name), shapes)
                     for p in group.probes}
+        asked = unregistered.get(tags, ()) if tag_plan.op_types else None
         tag_sets.append(TagSetRun(tags, load_error=load_error, variables_error=variables_error,
-                                  variables=variables, probes=probes))
+                                  variables=variables, probes=probes, unregistered_ops=asked))
     return Observations(plan, tuple(tag_sets))
 
 
 def _probe(tags, group, probe, model, declared, error, shapes) -> ProbeResult:
-    labels = tuple(batches.NAMES[i] for i in probe.images)
+    names = strings.NAMES if group.input_kind == "text" else batches.NAMES
+    labels = tuple(names[i] for i in probe.images)
     if error:
         return ProbeResult(probe.name, probe.images, probe.scale, (), error, labels=labels)
     defaults = {t for _, k, t in group.outputs if k == "default"}
@@ -179,7 +189,7 @@ def _probe(tags, group, probe, model, declared, error, shapes) -> ProbeResult:
     runs = []
     for index in range(probe.runs):
         n = _width(declared.get(next(iter(defaults), None)))
-        values = np.asarray(model(Batch(tags, probe.name, index, probe.images, probe.scale, n)), np.float64)
+        values = np.asarray(model(Batch(tags, probe.name, index, probe.images, probe.scale, n, labels)), np.float64)
         run_shapes, finite, kept = {}, {}, {}
         for tensor, key in keys.items():
             if tensor in defaults:

@@ -19,8 +19,9 @@ from sigcheck.probes import CATALOGUE
 from sigcheck.rules import load_rules
 from sigcheck.runtime.plan import make_plan
 from sigcheck.testing import assert_results, image_signatures, module
-from sigcheck.testing_runtime import (batch_dependent, constant, expects_0_255, nan_for, observe, output_dropout,
-                                      random_each_run, softmax, width)
+from sigcheck.testing_runtime import (batch_dependent, constant, expects_0_255, features, nan_for, observe,
+                                      output_dropout, random_each_run, softmax, width)
+from test_rules_inprocess import text_module
 
 RULES = load_rules()
 FACTS = module()
@@ -143,6 +144,107 @@ def test_hub105_runtime_half_passes_when_the_checkpoint_restores():
 def test_hub105_runtime_half_fails_when_the_checkpoint_does_not_restore():
     check("HUB105", variables_errors={("train",): "InvalidArgumentError: shape"})(
         passes=True, fail="does not restore")
+
+
+# --- HUB108 -----------------------------------------------------------------
+
+def test_hub108_passes_when_the_registry_knows_every_op():
+    check("HUB108")(passes="every op type the graph uses is registered")
+
+
+def test_hub108_fails_on_an_op_the_installed_tensorflow_lacks():
+    check("HUB108", unregistered_ops={("train",): ("SentencepieceOp",)})(
+        passes=True, fail="op type(s) SentencepieceOp are not registered")
+
+
+# --- RUN506 -----------------------------------------------------------------
+
+def golden_of(facts, model, directory) -> str:
+    """Golden outputs of ``facts`` behaving as ``model``, written by sigcheck's own writer to ``directory``."""
+    from sigcheck.diffing.golden import _write
+    from sigcheck.diffing.run import ModuleOutputs
+    from sigcheck.probes import OUTPUTS
+
+    observations = observe(facts, model)
+    tags = facts.primary.tags
+    values, tensors, sizes, labels = {}, {}, {}, ()
+    for group in observations.plan.for_tags(tags).groups:
+        probe = observations.for_tags(tags).probes[group.input_tensor][OUTPUTS]
+        labels = probe.labels
+        for signature, key, tensor in group.outputs:
+            if tensor in probe.runs[0].values:
+                values[signature, key], tensors[signature, key] = probe.runs[0].values[tensor], tensor
+                sizes[signature] = (group.height, group.width)
+    _write(str(directory), "built", ModuleOutputs(labels, values, tensors, sizes), {"source": "built", "sha256": ""},
+           None, None)
+    return str(directory)
+
+
+def test_run506_passes_when_the_outputs_match_the_golden_ones(tmp_path):
+    golden = golden_of(FACTS, features, tmp_path / "golden")
+    check("RUN506")(passes="matches the golden output", options={"golden": golden})
+
+
+def test_run506_fails_and_names_the_images_that_drifted(tmp_path):
+    golden = golden_of(FACTS, features, tmp_path / "golden")
+    check("RUN506", model=nan_for("black"))(fail="differs from the golden output in 16 of", options={"golden": golden})
+
+
+# --- TXT705 (runtime half), TXT711-TXT715: text modules ------------------------
+
+TEXT = text_module()
+
+
+def test_txt705_dynamic_half_passes_without_dropout():
+    results = check("TXT705", TEXT)(passes="identical")
+    assert {r.evidence for r in results} == {"static trace and dynamic runs"}
+
+
+def test_txt705_dynamic_half_finds_output_dropout_in_the_training_graph():
+    results = check("TXT705", TEXT, model=output_dropout(("train",)))(passes="{}", fail="found by dynamic runs")
+    assert [r.tags for r in results if r.status == "fail"] == [("train",)]
+
+
+def test_txt711_passes_when_every_batch_of_strings_runs_with_the_declared_shape():
+    check("TXT711", TEXT)(passes="runs for B=1, 2, 5 on every synthetic string")
+
+
+def test_txt711_fails_on_a_shape_other_than_declared_and_on_a_failed_batch():
+    check("TXT711", TEXT, model=width(4))(fail="output 'default' is [B, 4], declared [?, 8]")
+    check("TXT711", TEXT, probe_errors={"text-all": "InvalidArgumentError: bad utf-8"})(
+        passes=True, fail="failed on long, out-of-vocabulary")
+
+
+def test_txt712_passes_on_finite_embeddings():
+    check("TXT712", TEXT)(passes="all outputs finite")
+
+
+def test_txt712_fails_and_names_the_string_with_nan():
+    check("TXT712", TEXT, model=nan_for("empty"))(fail="NaN or Inf for empty")
+
+
+def test_txt713_passes_when_a_string_gives_the_same_embedding_in_any_batch():
+    check("TXT713", TEXT)(passes="compared across batch sizes")
+
+
+def test_txt713_fails_on_batch_statistics():
+    check("TXT713", TEXT, model=batch_dependent)(fail="depends on the other strings")
+
+
+def test_txt714_passes_when_the_same_strings_give_the_same_embedding():
+    check("TXT714", TEXT)(passes="the same strings twice")
+
+
+def test_txt714_fails_when_runs_differ():
+    check("TXT714", TEXT, model=random_each_run)(fail="randomness is active")
+
+
+def test_txt715_passes_when_distinct_sentences_give_distinct_embeddings():
+    check("TXT715", TEXT)(passes="3 distinct sentences give 3 distinct embeddings")
+
+
+def test_txt715_fails_on_a_constant_embedding():
+    check("TXT715", TEXT, model=constant)(fail="the embedding ignores its input")
 
 
 # --- probes declared by the rules --------------------------------------------
