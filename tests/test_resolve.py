@@ -186,3 +186,58 @@ def test_a_late_refused_member_means_nothing_was_written(tmp_path):
         extract_archive(str(archive), str(dest), max_bytes=2**30)
     assert list(dest.iterdir()) == [], "members were written before the archive was refused"
     assert not os.path.exists("/tmp/sigcheck-late-escape.txt")
+
+
+
+def test_urls_resolved_in_parallel_are_all_reported_and_errors_still_reach_stderr(modules, tmp_path, http_server,
+                                                                                     sandbox):
+    """Several URLs in one run resolve in parallel jobs, each importing tensorflow_hub
+    into a fresh hub cache: every URL gets its report and stderr stays open, so a
+    failing URL is one error line (the run once lost stderr, and the error with it)."""
+    root, base = http_server
+    module = modules.build("fv-conformant")
+    make_tarball(module, root / "one.tar.gz")
+    make_tarball(module, root / "two.tar.gz", prefix="")
+    urls = [f"{base}/one.tar.gz", f"{base}/two.tar.gz", f"{base}/missing.tar.gz"]
+    run = sandbox("--static", "--format", "json", *urls, env={"TFHUB_CACHE_DIR": str(tmp_path / "hub-cache")})
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert [(r["module"], r["verdict"]) for r in run.json["reports"]] == [
+        (urls[0], "pass"), (urls[1], "pass"), (urls[2], "error")]
+    assert len(run.error_lines) == 1 and urls[2] in run.error_lines[0], run.stderr
+    assert run.tensorflow_imported, "stderr was lost: the runner's last line never arrived"
+
+
+def test_overlapping_quiet_stderr_windows_restore_stderr():
+    """Two threads silence fd 2 at once (two URL jobs importing tensorflow_hub): when
+    both are done fd 2 is the original again, whatever the order they leave in."""
+    from sigcheck.runtime.tfimport import quiet_native_stderr
+
+    def identity():
+        st = os.fstat(2)
+        return st.st_dev, st.st_ino
+
+    original, devnull = identity(), os.stat(os.devnull)
+    a_entered, b_entered, a_left = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with quiet_native_stderr():
+            a_entered.set()
+            b_entered.wait(10)
+            seen["inside"] = identity()
+        a_left.set()
+
+    def second():
+        a_entered.wait(10)
+        with quiet_native_stderr():
+            b_entered.set()
+            a_left.wait(10)
+            seen["after-first-left"] = identity()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert seen["inside"] == seen["after-first-left"] == (devnull.st_dev, devnull.st_ino)
+    assert identity() == original, "fd 2 was left pointing at /dev/null"

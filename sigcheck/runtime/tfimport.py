@@ -12,26 +12,59 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import warnings
+
+
+# fd 2 is one per process: overlapping windows (parallel jobs resolving URLs each import
+# tensorflow_hub) share one redirection, made by the first to enter and undone by the last to
+# leave.  Each window saving and restoring fd 2 on its own could "restore" another window's
+# /dev/null and silence stderr for the rest of the run, error lines included.
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved = -1
 
 
 @contextlib.contextmanager
 def quiet_native_stderr(enabled: bool = True):
-    """Send what native code writes to fd 2 to /dev/null for the duration."""
+    """Send what native code writes to fd 2 to /dev/null for the duration (thread-safe)."""
     if not enabled or os.environ.get("SIGCHECK_DEBUG"):
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
+    _enter_quiet()
     try:
-        os.dup2(devnull, 2)
         yield
     finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        _leave_quiet()
+
+
+def _enter_quiet() -> None:
+    global _quiet_depth, _quiet_saved
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 2)
+            except OSError:
+                os.close(saved)
+                raise
+            finally:
+                os.close(devnull)
+            _quiet_saved = saved
+        _quiet_depth += 1
+
+
+def _leave_quiet() -> None:
+    global _quiet_depth, _quiet_saved
+    with _quiet_lock:
+        _quiet_depth -= 1
+        if _quiet_depth == 0:
+            sys.stderr.flush()
+            os.dup2(_quiet_saved, 2)
+            os.close(_quiet_saved)
+            _quiet_saved = -1
 
 
 def import_tensorflow():
