@@ -93,3 +93,16 @@ def test_sec601_follows_what_call_runs_not_only_the_signatures(modules):
     failed = [r for r in report.results if r.rule == "SEC601" and r.status == "fail"]
     assert failed and "WriteFile" in failed[0].message and "restored function __call__" in failed[0].message
     assert not glob.glob(glob.escape(marker_path(path)) + "*")
+
+
+def test_a_passing_tf2_model_is_said_to_follow_the_tf2_apis_in_the_terminal(modules):
+    from sigcheck.render.terminal import render
+
+    image = check(modules.build("tf2-fv-conformant"), static=True)
+    text = check(modules.build("tf2-text-hashed-embedding"), static=True)
+    assert (image.verdict, text.verdict) == ("pass", "pass")
+    assert "follows the Reusable SavedModel API and the Common SavedModel APIs for Image Tasks" in render(
+        [image], width=200)
+    assert "follows the Reusable SavedModel API and the Common SavedModel APIs for Text" in render(
+        [text], width=200)
+    assert "Common Signatures for Images" not in render([image], width=200)

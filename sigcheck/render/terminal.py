@@ -175,7 +175,11 @@ def _rows(results) -> list:
 
 def verdict_line(report) -> Text:
     style, meaning = VERDICT_TEXT[report.verdict]
-    if report.verdict == "pass" and report.facts.get("kind") == "text":
+    if report.verdict == "pass" and report.facts.get("module_format") == "tf2-saved-model":
+        meaning = "the model follows the Reusable SavedModel API" + {
+            "image": " and the Common SavedModel APIs for Image Tasks",
+            "text": " and the Common SavedModel APIs for Text"}.get(report.facts.get("kind"), "")
+    elif report.verdict == "pass" and report.facts.get("kind") == "text":
         meaning = "the module follows the Common Signatures for Text"
     elif report.verdict == "not-applicable" and report.facts.get("kind") == "other":
         meaning = "neither an image nor a text module: image and text rules were skipped"
