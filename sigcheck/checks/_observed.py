@@ -79,6 +79,14 @@ def max_difference(a, b) -> float:
     return float(diff.max()) if diff.size else 0.0
 
 
+def repeat_difference(seen: Observed, probe: str):
+    """(max difference, first run's rows) between the two runs of a repeat probe, or None."""
+    first, second = seen.default_rows(probe, 0), seen.default_rows(probe, 1)
+    if first is None or second is None:
+        return None
+    return max_difference(first[1], second[1]), first[1]
+
+
 def tolerance(reference, rtol: float, atol: float) -> float:
     import numpy as np
 

@@ -17,6 +17,7 @@ from ._observed import (
     each_default_observed,
     max_difference,
     observed,
+    repeat_difference,
     tolerance,
 )
 
@@ -119,21 +120,13 @@ def _nonfinite_images(probe, run, tensor) -> list:
     return sorted({probe.labels[i] for i in np.flatnonzero(rows) if i < len(probe.labels)})
 
 
-def _repeat_difference(seen):
-    """Max difference between the two runs of the repeat probe, or None."""
-    first, second = seen.default_rows(REPEAT, 0), seen.default_rows(REPEAT, 1)
-    if first is None or second is None:
-        return None
-    return max_difference(first[1], second[1]), first[1]
-
-
 @check("RUN504", needs=(REPEAT,))
 def deterministic(ctx, options):
     for signature, where, seen in each_default_observed(ctx):
         if seen.probes is None:
             yield seen.unobserved(**where)
             continue
-        repeat = _repeat_difference(seen)
+        repeat = repeat_difference(seen, REPEAT)
         if repeat is None:
             error = seen.probes[REPEAT].error if REPEAT in seen.probes else "not run"
             yield skipped(f"the repeated batch did not run ({error}; see RUN501)", **where)
@@ -153,7 +146,7 @@ def batch_independence(ctx, options):
         if seen.probes is None:
             yield seen.unobserved(**where)
             continue
-        repeat = _repeat_difference(seen)
+        repeat = repeat_difference(seen, REPEAT)
         if repeat is not None and repeat[0] > tolerance(repeat[1], 1e-5, 1e-6):
             yield skipped("outputs are not deterministic (see RUN504), so batch independence cannot be judged",
                           **where)

@@ -11,7 +11,7 @@ from ..facts.image import DEFAULT
 from ..facts.model import format_tags
 from ..probes import TEXT_ALL, TEXT_REPEAT, TEXT_SIZES, kind_of
 from . import check, location, passed, skipped, violated
-from ._observed import max_difference, observed, tolerance
+from ._observed import max_difference, observed, repeat_difference, tolerance
 
 _DISTINCT_LABELS = ("sentence-cat", "sentence-weather", "url")
 
@@ -100,20 +100,13 @@ def text_finite(ctx, options):
             yield passed(f"all outputs finite in {ran} forward pass(es) of synthetic strings", **where)
 
 
-def _repeat_difference(seen):
-    first, second = seen.default_rows(TEXT_REPEAT, 0), seen.default_rows(TEXT_REPEAT, 1)
-    if first is None or second is None:
-        return None
-    return max_difference(first[1], second[1]), first[1]
-
-
 @check("TXT714", needs=(TEXT_REPEAT,))
 def text_deterministic(ctx, options):
     for meta, signature, where, seen in _each(ctx):
         if seen.probes is None:
             yield seen.unobserved(**where)
             continue
-        repeat = _repeat_difference(seen)
+        repeat = repeat_difference(seen, TEXT_REPEAT)
         if repeat is None:
             yield skipped("the repeated strings did not run (see TXT711)", **where)
             continue
@@ -132,7 +125,7 @@ def text_batch_independence(ctx, options):
         if seen.probes is None:
             yield seen.unobserved(**where)
             continue
-        repeat = _repeat_difference(seen)
+        repeat = repeat_difference(seen, TEXT_REPEAT)
         if repeat is not None and repeat[0] > tolerance(repeat[1], 1e-5, 1e-6):
             yield skipped("outputs are not deterministic (see TXT714), so batch independence cannot be judged",
                           **where)

@@ -171,26 +171,24 @@ IMAGE_PROBES = {
 
 
 def image_probes(needs, *, inference: bool, batch_sizes, dropout_runs: int) -> tuple:
-    """The probes of ``needs`` that run in the inference graph (``inference``) or in another tag set."""
-    here = (EVERY, INFERENCE) if inference else (EVERY, OTHERS)
-    probes = []
-    for name in ordered(needs):
-        kind = CATALOGUE[name]
-        if kind.input_kind == "image" and kind.tag_sets in here:
-            probes += IMAGE_PROBES[name](batch_sizes, dropout_runs)
-    return tuple(probes)
+    """The image probes of ``needs`` for the inference graph (``inference``) or another tag set."""
+    return _probes_of("image", IMAGE_PROBES, needs, inference, batch_sizes, dropout_runs)
 
 
 def text_probes(needs, *, inference: bool, batch_sizes, dropout_runs: int) -> tuple:
     """The text probes of ``needs`` for the inference graph (``inference``) or another tag set."""
     from .textplan import TEXT_PROBES
 
+    return _probes_of("text", TEXT_PROBES, needs, inference, batch_sizes, dropout_runs)
+
+
+def _probes_of(input_kind: str, table, needs, inference: bool, batch_sizes, dropout_runs: int) -> tuple:
     here = (EVERY, INFERENCE) if inference else (EVERY, OTHERS)
     probes = []
     for name in ordered(needs):
         kind = CATALOGUE[name]
-        if kind.input_kind == "text" and kind.tag_sets in here:
-            probes += TEXT_PROBES[name](batch_sizes, dropout_runs)
+        if kind.input_kind == input_kind and kind.tag_sets in here:
+            probes += table[name](batch_sizes, dropout_runs)
     return tuple(probes)
 
 
