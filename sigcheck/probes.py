@@ -90,6 +90,10 @@ for _kind in (
 RESIZED = "tf2-resized"  # a batch at a second image size: N must not depend on H and W
 KERAS = "keras"  # hub.KerasLayer wraps the model in a Keras model that runs one batch
 KERAS_TRAINABLE = "keras-trainable"  # the same with trainable=True: which trainable weights the layer has
+# The groups of a TF2 plan, named like signatures (what checks pass to observations.probes): the model's own
+# __call__, whose single output is kept under the key `default`, and hub.KerasLayer wrapping it.
+TF2_CALL = "__call__"
+TF2_KERAS_LAYER = "hub.KerasLayer"
 
 for _kind in (
     ProbeKind(RESIZED, "tf2", INFERENCE, "__call__ at a second image size when H and W are unknown"),

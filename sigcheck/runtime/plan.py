@@ -39,7 +39,8 @@ class Probe:
     runs: int = 1
     keep_all: bool = False  # keep the values of every numeric output, in its own dtype (not only `default`)
     # TF2 (runtime/tf2plan.py): the ``training`` argument to pass (None: pass none), a (height, width)
-    # other than the group's, and Python keyword arguments other traces were made with ((name, value), ...)
+    # other than the group's, and the other Python arguments the traces were made with: (("", value), ...)
+    # positional after the input and training, ((name, value), ...) keywords
     training: Optional[bool] = None
     size: tuple = ()
     arguments: tuple = ()

@@ -34,13 +34,13 @@ from typing import Optional
 
 from ..facts.objects import TensorSpec, describe
 from ..facts.tf2 import call_traces, object_graph, single_input, tf2_kind
-from ..probes import ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, ordered, \
-    size_probe
+from ..probes import (ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, TF2_CALL,
+                      TF2_KERAS_LAYER, ordered, size_probe)
 from . import batches, strings
 from .plan import RANGE_IMAGES, REPEAT_IMAGES, Group, Plan, Probe, TagSetPlan
 
-CALL = "__call__"
-KERAS_LAYER = "hub.KerasLayer"
+CALL = TF2_CALL
+KERAS_LAYER = TF2_KERAS_LAYER
 DEFAULT = "default"  # the key a single output is kept under, as TF1 modules' `default`
 # Image sizes fed when the model leaves height and width unknown: the common default, and a second one
 # (both multiples of 32, so that strided networks take them) to show N does not follow the size.
@@ -58,7 +58,7 @@ class TF2Settings:
     batch_sizes: tuple
     dropout_runs: int
     training: Optional[bool]  # False when a trace takes `training` (pass it), None when none does
-    arguments: tuple  # other Python keyword arguments of the traces: ((name, value), ...)
+    arguments: tuple  # other Python arguments of the traces: (("", positional value), (keyword, value), ...)
     resizable: bool  # the model takes images of any height and width
 
 
@@ -136,11 +136,19 @@ def _reference_trace(traces):
 
 
 def _arguments(trace) -> tuple:
-    """The Python keyword values of ``trace`` besides ``training`` (what a caller must pass to match it)."""
+    """The Python values of ``trace`` besides ``training`` (what a caller must pass to match it):
+    ``("", value)`` for a positional one after the input (and training), ``(name, value)`` for a keyword."""
     if trace is None:
         return ()
-    return tuple((k, v) for k, v in trace.kwargs.items if k != "training" and isinstance(v, PYTHON_VALUES)
-                 and not isinstance(v, tuple))
+    rest = trace.args[2:] if trace.training is not None and len(trace.args) >= 2 and \
+        isinstance(trace.args[1], bool) else trace.args[1:]
+    positional = tuple(("", v) for v in rest if _python_value(v))
+    keywords = tuple((k, v) for k, v in trace.kwargs.items if k != "training" and _python_value(v))
+    return positional + keywords
+
+
+def _python_value(value) -> bool:
+    return isinstance(value, PYTHON_VALUES) and not isinstance(value, tuple)
 
 
 def _size(spec) -> tuple:

@@ -86,13 +86,16 @@ def _record(probe) -> dict:
 def _call_probe(tf, model, group, probe, data, prefix, arrays) -> dict:
     """``probe.runs`` calls of ``model(batch, training=..., **arguments)``."""
     record = _record(probe)
-    kwargs = dict(probe.arguments)
-    if probe.training is not None:
+    positional = [v for k, v in probe.arguments if not k]
+    kwargs = {k: v for k, v in probe.arguments if k}
+    if probe.training is not None and positional:
+        positional.insert(0, probe.training)  # the traces take training positionally before the others
+    elif probe.training is not None:
         kwargs["training"] = probe.training
     for run in range(probe.runs):
         started = time.perf_counter()
         try:
-            result = _forward(tf, model, data, kwargs, group.fixed_batch, probe.exact)
+            result = _forward(tf, model, data, positional, kwargs, group.fixed_batch, probe.exact)
         except Exception as exc:  # noqa: BLE001 - a failing call is an observation
             _stop_at_bounds(tf, exc)
             record["error"] = _describe(exc)
@@ -102,11 +105,12 @@ def _call_probe(tf, model, group, probe, data, prefix, arrays) -> dict:
     return record
 
 
-def _forward(tf, model, data, kwargs, fixed_batch: int, exact: bool):
+def _forward(tf, model, data, positional, kwargs, fixed_batch: int, exact: bool):
     """One call; a model traced for a fixed batch size gets the batch in chunks unless ``exact``."""
     if exact or not fixed_batch or len(data) == fixed_batch or len(data) % fixed_batch:
-        return model(tf.constant(data), **kwargs)
-    parts = [model(tf.constant(data[i:i + fixed_batch]), **kwargs) for i in range(0, len(data), fixed_batch)]
+        return model(tf.constant(data), *positional, **kwargs)
+    parts = [model(tf.constant(data[i:i + fixed_batch]), *positional, **kwargs)
+             for i in range(0, len(data), fixed_batch)]
     return tf.nest.map_structure(lambda *p: tf.concat(p, axis=0), *parts)
 
 
