@@ -117,9 +117,14 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
             unrunnable.append((name, reason))
             continue
         groups.append(Group(name, spec.dtype if isinstance(spec, TensorSpec) else "string", height, width,
-                            _fixed_batch(spec), (name,), ((name, DEFAULT, f"{name}/output"),), probes,
+                            _fixed_batch(spec), (name,), ((name, DEFAULT, output_tensor(name)),), probes,
                             input_kind=input_kind))
     return Plan(directory, (TagSetPlan(meta.tags, tuple(groups), tuple(unrunnable)),), loader="tf2")
+
+
+def output_tensor(group: str) -> str:
+    """The name a group's single output is observed under (``__call__/output``)."""
+    return f"{group}/output"
 
 
 def _none(*_):

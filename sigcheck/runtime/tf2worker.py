@@ -23,6 +23,7 @@ import numpy as np
 from ..probes import KERAS, KERAS_TRAINABLE
 from . import batches, strings
 from .paths import tensorflow_path
+from .tf2plan import output_tensor
 from .worker import _describe, _stop_at_bounds, _unregistered, emit
 
 
@@ -120,7 +121,7 @@ def _outputs(tf, group, probe, run, result, prefix, arrays) -> dict:
     single = tf.is_tensor(result)
     flat = {"": result} if single else dict(_flatten(tf, result))
     for path, tensor in flat.items():
-        name = group.input_tensor + "/output" + (f"/{path}" if path else "")
+        name = output_tensor(group.input_tensor) + (f"/{path}" if path else "")
         value = np.asarray(tensor.numpy()) if hasattr(tensor, "numpy") else np.asarray(tensor)
         outputs[name] = {"shape": list(value.shape), "dtype": _dtype(tensor, value),
                          "finite": bool(np.all(np.isfinite(value))) if value.dtype.kind in "fc" else True}
