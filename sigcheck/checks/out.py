@@ -242,15 +242,16 @@ def logits_not_probabilities(ctx, options):
         sums_to_one = in_unit and bool(np.all(np.abs(values.sum(axis=1) - 1) <= options["sum_tolerance"]))
         open_unit = bool(((values > 0) & (values < 1)).all())
         example = ", ".join(f"{v:.3g}" for v in values[0][:4])
+        output = "'default'" if signature is not None else "__call__'s output"
         if sums_to_one:
-            yield violated(f"on every batch the rows of 'default' lie in [0, 1] and sum to 1 (e.g. [{example}, ...]): "
+            yield violated(f"on every batch the rows of {output} lie in [0, 1] and sum to 1 (e.g. [{example}, ...]): "
                            "these look like softmax probabilities, not logits", **where)
         elif open_unit and values.shape[1] > 1:
-            yield violated(f"every element of 'default' lies strictly inside (0, 1) (e.g. [{example}, ...]): "
+            yield violated(f"every element of {output} lies strictly inside (0, 1) (e.g. [{example}, ...]): "
                            "these look like sigmoid probabilities, not logits", **where)
         else:
             low, high = float(values.min()), float(values.max())
-            yield passed(f"'default' ranges over [{low:.3g}, {high:.3g}]: scores, not probabilities", **where)
+            yield passed(f"{output} ranges over [{low:.3g}, {high:.3g}]: scores, not probabilities", **where)
 
 
 @check("OUT411")

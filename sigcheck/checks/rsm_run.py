@@ -14,7 +14,7 @@ from . import check, passed, skipped, violated
 from ._tf2observed import KERAS_WHERE, keras_observed
 
 
-def _fed(probe, seen) -> str:
+def _fed(probe) -> str:
     texts = any(label in probe.labels for label in ("sentence-cat", "url"))
     return f"a batch of {len(probe.images)} {'strings' if texts else 'images'}"
 
@@ -42,11 +42,11 @@ def keras_layer(ctx, options):
     if finding:
         yield finding
     elif probe.error or not probe.runs:
-        yield violated(f"a Keras model built on hub.KerasLayer(model) fails on {_fed(probe, None)}: "
+        yield violated(f"a Keras model built on hub.KerasLayer(model) fails on {_fed(probe)}: "
                        f"{probe.error or 'no output'}", **KERAS_WHERE)
     else:
         keras = probe.details.get("keras", "Keras")
-        yield passed(f"hub.KerasLayer wraps the model; a {keras} model built on it runs {_fed(probe, None)} -> "
+        yield passed(f"hub.KerasLayer wraps the model; a {keras} model built on it runs {_fed(probe)} -> "
                      f"{_output(probe.runs[0])}", **KERAS_WHERE)
 
 
