@@ -18,7 +18,8 @@ Adding a TF2 probe (a local change):
 1. its constant and ``ProbeKind`` in ``sigcheck.probes`` (or reuse a name there);
 2. a builder in ``TF2_PROBES[input kind]`` below, ``fn(settings) -> [Probe]``
    (``Probe.images`` index ``runtime.batches.NAMES`` for ``image`` groups and
-   ``runtime.strings.NAMES`` for ``text`` groups; set ``training`` when the
+   ``runtime.strings.NAMES`` for ``text`` and ``tokens`` groups -- a tokens group
+   feeds ``runtime.tokens.batch`` of the group's ``feed``; set ``training`` when the
    model takes it, ``settings.training`` says whether it does);
 3. for a new *kind of call* (not a batch through ``__call__``), a runner in
    ``tf2worker.RUNNERS`` keyed by the probe name;
@@ -32,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..facts.objects import TensorSpec, describe
+from ..facts.objects import StructDict, TensorSpec, describe
 from ..facts.tf2 import call_traces, object_graph, single_input, tf2_kind
 from ..probes import (ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, TF2_CALL,
                       TF2_KERAS_LAYER, ordered, size_probe)
@@ -101,11 +102,11 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
     settings = TF2Settings(tuple(batch_sizes), dropout_runs,
                            False if any(t.training is not None for t in traces) else None,
                            _arguments(reference), resizable=kind == "image" and _resizable(spec))
-    input_kind = "text" if kind == "text" and _is_string_vector(spec) else "image" if kind == "image" else None
+    input_kind = _input_kind(kind, spec)
     groups, unrunnable = [], []
     why = _why_not_callable(object_graph(facts), reference, input_kind)
     call_probes = tuple(p for name in ordered(needs) for p in TF2_PROBES.get(input_kind, {}).get(name, _none)(settings))
-    keras_images = KERAS_STRINGS if input_kind == "text" else KERAS_IMAGES
+    keras_images = KERAS_STRINGS if input_kind in ("text", "tokens") else KERAS_IMAGES
     keras_probes = tuple(p for name in ordered(needs) for p in KERAS_PROBES.get(name, _none)(keras_images))
     output_problem = _output_problem(reference)
     for name, probes in ((CALL, call_probes), (KERAS_LAYER, keras_probes)):
@@ -118,7 +119,7 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
             continue
         groups.append(Group(name, spec.dtype if isinstance(spec, TensorSpec) else "string", height, width,
                             _fixed_batch(spec), (name,), ((name, DEFAULT, output_tensor(name)),), probes,
-                            input_kind=input_kind))
+                            input_kind=input_kind, feed=_token_feed(spec) if input_kind == "tokens" else ()))
     return Plan(directory, (TagSetPlan(meta.tags, tuple(groups), tuple(unrunnable)),), loader="tf2")
 
 
@@ -166,6 +167,22 @@ def _size(spec) -> tuple:
 def _resizable(spec) -> bool:
     return isinstance(spec, TensorSpec) and spec.shape is not None and len(spec.shape) == 4 \
         and spec.shape[1] is None and spec.shape[2] is None
+
+
+def _input_kind(kind: str, spec):
+    """What the worker feeds: ``image``, ``text`` (strings), ``tokens`` (a dict of token ids) or None."""
+    if kind == "image":
+        return "image"
+    if kind == "text" and _is_string_vector(spec):
+        return "text"
+    if kind == "text" and isinstance(spec, StructDict) and all(
+            isinstance(v, TensorSpec) and v.shape is not None and len(v.shape) == 2 for _, v in spec.items):
+        return "tokens"
+    return None
+
+
+def _token_feed(spec) -> tuple:
+    return tuple((key, value.dtype, value.shape[1] or 0) for key, value in spec.items)
 
 
 def _is_string_vector(spec) -> bool:
