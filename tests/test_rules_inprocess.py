@@ -425,7 +425,9 @@ def test_the_conformant_module_passes_every_static_rule():
             continue
         assert_passes(rule.code, text_conformant_for(rule.code) if "tf1-hub" in rule.formats else tf2_module())
     for rule in STATIC:
-        if "tf2-saved-model" in rule.formats and rule.code not in ("HUB107", "SEC601") + _TF2_TEXT_ONLY:
+        # a static rule with a runtime half (OUT405) judges a TF2 model only when it runs: test_runtime_inprocess
+        if "tf2-saved-model" in rule.formats and rule.code not in ("HUB107", "SEC601") + _TF2_TEXT_ONLY \
+                and not rule.runtime_half:
             assert_passes(rule.code, tf2_module())
     for code, facts in (("TXT751", _TF2_EMBEDDING), ("TXT752", _PREPROCESSOR), ("TXT753", _ENCODER)):
         assert_passes(code, facts)
