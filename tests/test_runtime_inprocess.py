@@ -293,6 +293,12 @@ def test_tf2_out407_judges_every_image_model():
     check("OUT407", TF2, model=softmax)(warn="softmax probabilities")
 
 
+def test_tf2_img307_compares_call_at_both_ranges():
+    results = check("IMG307", TF2)(passes="__call__ tells [0, 1] images apart")
+    assert {r.evidence for r in results} == {"runtime comparison"}
+    check("IMG307", TF2, model=expects_0_255)(warn="runtime: relative spread")
+
+
 def test_out412_passes_when_n_is_the_same_at_both_sizes():
     check("OUT412", TF2)(passes="N = 8 at 224x224 and at 160x160")
 
