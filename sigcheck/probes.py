@@ -14,12 +14,14 @@ Adding a runtime rule that reads existing probes: declare ``needs=`` on its
 ``@check``; nothing else changes (not the plan, not a list in the tests).
 
 Adding a probe, or probes for a new *input kind* (``"text"`` for string inputs
-of text modules, ``"tf2"`` for a TF2 SavedModel's ``__call__``): add its
+of text modules, ``"tf2"`` for what only a TF2 SavedModel runs): add its
 constant and a ``ProbeKind`` to ``CATALOGUE`` below (``register`` from a later
 module works too), then teach the planner for that input kind to build it: for
 images that is ``runtime/plan.py:IMAGE_PROBES`` (name -> builder of
-``Probe`` objects); a new kind adds its own table and planner, which plans only
-the probes whose ``input_kind`` matches and which the selected rules need.
+``Probe`` objects), for text modules ``runtime/textplan.py:TEXT_PROBES``, for
+TF2 SavedModels ``runtime/tf2plan.py:TF2_PROBES`` (which reuses the image
+probes' names: a TF2 image model's ``__call__`` runs them); a new kind adds its
+own table and planner, which plans only the probes the selected rules need.
 Checks then read the probe's observations by the same constant.
 """
 

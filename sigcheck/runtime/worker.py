@@ -8,7 +8,9 @@ per tag set), checks the checkpoint against the graph's variables, restores
 it, runs every probe and writes what it saw: ``observations.json`` (shapes,
 finiteness, errors) and ``observations.npz`` (the ``default`` outputs).
 Progress and completion go to stdout as JSON lines.  Judging is left to the
-parent: this process only observes.
+parent: this process only observes.  A TF2 SavedModel's plan (``Plan.loader``
+"tf2") is served by ``tf2worker`` instead: ``tf.saved_model.load`` and calls of
+the restored object.
 """
 
 from __future__ import annotations
