@@ -191,7 +191,7 @@ def _keras_probe(trainable: bool):
     return run
 
 
-INPUTS = {"image": "images", "text": "strings", "tokens": "token-id dicts"}  # what a batch holds, for messages
+INPUTS = {"image": "images", "text": "strings", "tokens": "rows of token ids"}  # what a batch holds, for messages
 # probe name -> fn(tf, model, group, probe, data, prefix, arrays) -> record; other probes call __call__.
 RUNNERS = {
     KERAS: _keras_probe(trainable=False),
