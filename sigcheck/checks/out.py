@@ -22,14 +22,12 @@ from __future__ import annotations
 from ..analysis.dropout import dynamic_dropout, static_dropout
 from ..facts.image import DEFAULT
 from ..facts.model import format_shape, format_tags
-from ..facts.tf2 import CALL
 from ..probes import ALL, DROPOUT, REPEAT, RESIZED, SIZES
 from . import _tf2image as tf2image
 from . import check, location, passed, skipped, violated
 from ._tf2image import is_tf2
 from ._observed import each_default_observed, observed
-from ._tf2observed import WHERE as TF2_WHERE
-from ._tf2observed import call_observed, group_size, tf2_tags
+from . import _tf2run as tf2run
 
 
 def _each_default_output(ctx):
@@ -151,7 +149,7 @@ def _dynamic(ctx, meta, names, options):
 @check("OUT405", needs=(REPEAT, DROPOUT))
 def no_output_dropout(ctx, options):
     if ctx.tf2_kind is not None:
-        yield from _tf2_no_output_dropout(ctx, options)
+        yield from tf2run.no_output_dropout(ctx, options)
         return
     for meta in ctx.facts.meta_graphs:
         present = [s.name for s in ctx.image_signatures_in(meta)]
@@ -175,37 +173,6 @@ def no_output_dropout(ctx, options):
             note = f"; {measured}" if measured else ""
             yield passed(f"{format_tags(meta.tags)}: no dropout between 'default' and {stop}{note}",
                          evidence=checked, **where)
-
-
-def _tf2_no_output_dropout(ctx, options):
-    """The dynamic half alone: __call__ repeated with training=False (REPEAT) and training=True (DROPOUT)."""
-    if ctx.observations is None:
-        yield skipped(ctx.runtime_skip_reason or ctx.runtime_error or "a TF2 model's output dropout is judged by "
-                      "running it (training=False and True): the model was not run", **TF2_WHERE)
-        return
-    import numpy as np
-
-    seen = call_observed(ctx, every_probe=True)
-    if seen.probes is None:
-        yield seen.unobserved(**TF2_WHERE)
-        return
-    found, measured = [], []
-    for probe, mode in ((REPEAT, "training=False"), (DROPOUT, "training=True")):
-        runs = [seen.default_rows(probe, i) for i in range(len(seen.probes[probe].runs))] \
-            if probe in seen.probes else []
-        if len(runs) < 2 or any(r is None for r in runs):
-            continue
-        masked, text = dynamic_dropout(np.stack([r[1] for r in runs]), options["dropout_pattern_share"])
-        measured.append(f"{mode}: {text}")
-        found += [mode] if masked else []
-    if not measured:
-        yield skipped("no repeated call of __call__ ran (see RUN501)", **TF2_WHERE)
-    elif found:
-        yield violated(f"dropout on __call__'s output with {' and '.join(found)}, found by dynamic runs: "
-                       + "; ".join(measured), evidence="dynamic runs", **TF2_WHERE)
-    else:
-        yield passed("no dropout on __call__'s output: " + "; ".join(measured), evidence="dynamic runs",
-                     **TF2_WHERE)
 
 
 def _is_classification(ctx, signature) -> bool:
@@ -261,36 +228,4 @@ def single_output(ctx, options):
 
 @check("OUT412", needs=(SIZES, RESIZED))
 def size_independent_n(ctx, options):
-    seen = call_observed(ctx, every_probe=True)
-    if seen.probes is None:
-        yield seen.unobserved(**TF2_WHERE)
-        return
-    size = group_size(ctx)
-    resized = seen.probes.get(RESIZED)
-    if resized is None:
-        yield skipped(f"__call__ takes one image size ({size[0]}x{size[1]}): N cannot change with it", **TF2_WHERE)
-        return
-    second = "x".join(map(str, _probe_size(ctx, RESIZED)))
-    at = {}
-    for name, probe in seen.probes.items():
-        rows = seen.default_rows(name)
-        if name not in (RESIZED, DROPOUT) and rows is not None and rows[1].ndim == 2:
-            at.setdefault(rows[1].shape[1], name)
-    other = seen.default_rows(RESIZED)
-    if resized.error or other is None or other[1].ndim != 2 or not at:
-        why = resized.error or "no [B, N] output"
-        yield skipped(f"not compared: __call__ at {second}: {why} (the model's documented size range may "
-                      "exclude it; see RUN501)", **TF2_WHERE)
-        return
-    n, first = other[1].shape[1], "x".join(map(str, size))
-    if set(at) != {n}:
-        yield violated(f"N is {'/'.join(map(str, sorted(at)))} at {first} but {n} at {second}: the output size "
-                       "follows the image size", **TF2_WHERE)
-    else:
-        yield passed(f"N = {n} at {first} and at {second}", **TF2_WHERE)
-
-
-def _probe_size(ctx, name: str) -> tuple:
-    tag_plan = ctx.observations.plan.for_tags(tf2_tags(ctx))
-    group = tag_plan.group_for(CALL) if tag_plan else None
-    return next((tuple(p.size) for p in (group.probes if group else ()) if p.name == name), ())
+    yield from tf2run.size_independent_n(ctx)

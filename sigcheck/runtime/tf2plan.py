@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..facts.objects import StructDict, TensorSpec, describe
-from ..facts.tf2 import call_traces, object_graph, single_input, tf2_kind
+from ..facts.tf2 import call_traces, single_input, tf2_kind
 from ..probes import (ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, TF2_CALL,
                       TF2_KERAS_LAYER, ordered, size_probe)
 from . import batches, strings
@@ -96,40 +96,46 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
     meta = next(m for m in facts.meta_graphs if m.object_graph is not None)
     traces = call_traces(facts) or ()
     reference = _reference_trace(traces)
-    kind = tf2_kind(facts)
     spec = single_input(reference) if reference is not None else None
-    height, width = _size(spec)
+    kind = tf2_kind(facts)
+    input_kind = _input_kind(kind, spec)
     settings = TF2Settings(tuple(batch_sizes), dropout_runs,
                            False if any(t.training is not None for t in traces) else None,
                            _arguments(reference), resizable=kind == "image" and _resizable(spec))
-    input_kind = _input_kind(kind, spec)
+    keras_inputs = KERAS_STRINGS if input_kind in ("text", "tokens") else KERAS_IMAGES
+    wanted = {CALL: _planned(TF2_PROBES.get(input_kind, {}), needs, settings),
+              KERAS_LAYER: _planned(KERAS_PROBES, needs, keras_inputs)}
     groups, unrunnable = [], []
-    why = _why_not_callable(object_graph(facts), reference, input_kind)
-    call_probes = tuple(p for name in ordered(needs) for p in TF2_PROBES.get(input_kind, {}).get(name, _none)(settings))
-    keras_images = KERAS_STRINGS if input_kind in ("text", "tokens") else KERAS_IMAGES
-    keras_probes = tuple(p for name in ordered(needs) for p in KERAS_PROBES.get(name, _none)(keras_images))
-    output_problem = _output_problem(reference)
-    for name, probes in ((CALL, call_probes), (KERAS_LAYER, keras_probes)):
-        if not probes:
-            continue
-        reason = why or (output_problem if name == CALL and input_kind == "image" else None) or _too_big(probes, input_kind, height, width,
-                                                                               max_batch_bytes)
+    for name, probes in wanted.items():
+        reason = _why_not_run(name, reference, input_kind, probes, _size(spec), max_batch_bytes) if probes else None
         if reason:
             unrunnable.append((name, reason))
-            continue
-        groups.append(Group(name, spec.dtype if isinstance(spec, TensorSpec) else "string", height, width,
-                            _fixed_batch(spec), (name,), ((name, DEFAULT, output_tensor(name)),), probes,
-                            input_kind=input_kind, feed=_token_feed(spec) if input_kind == "tokens" else ()))
+        elif probes:
+            groups.append(_group(name, spec, input_kind, probes))
     return Plan(directory, (TagSetPlan(meta.tags, tuple(groups), tuple(unrunnable)),), loader="tf2")
+
+
+def _planned(table, needs, argument) -> tuple:
+    """The probes of ``table`` the selected rules need, in catalogue order."""
+    return tuple(p for name in ordered(needs) if name in table for p in table[name](argument))
+
+
+def _why_not_run(name, reference, input_kind, probes, size, max_batch_bytes):
+    return (_why_not_callable(reference, input_kind)
+            or (_output_problem(reference) if name == CALL and input_kind == "image" else None)
+            or _too_big(probes, input_kind, *size, max_batch_bytes))
+
+
+def _group(name, spec, input_kind, probes) -> Group:
+    height, width = _size(spec)
+    return Group(name, spec.dtype if isinstance(spec, TensorSpec) else "string", height, width, _fixed_batch(spec),
+                 (name,), ((name, DEFAULT, output_tensor(name)),), probes, input_kind=input_kind,
+                 feed=_token_feed(spec) if input_kind == "tokens" else ())
 
 
 def output_tensor(group: str) -> str:
     """The name a group's single output is observed under (``__call__/output``)."""
     return f"{group}/output"
-
-
-def _none(*_):
-    return []
 
 
 def _reference_trace(traces):
@@ -193,7 +199,7 @@ def _fixed_batch(spec) -> int:
     return (spec.shape[0] or 0) if isinstance(spec, TensorSpec) and spec.shape else 0
 
 
-def _why_not_callable(graph, reference, input_kind) -> Optional[str]:
+def _why_not_callable(reference, input_kind) -> Optional[str]:
     if reference is None:
         return "the root has no traced __call__ to run"
     if input_kind is None:
