@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from helpers import rule_verdicts, run_sigcheck
+from helpers import rule_verdicts, run_sigcheck, run_sigcheck_inprocess
 import sigcheck.fixtures
 from sigcheck.config import Config
 from sigcheck.many import default_jobs, effective_jobs
@@ -119,7 +119,7 @@ def test_the_worker_is_sandboxed_and_the_report_says_how(modules):
     assert "warning" not in run.stderr
     rich = run_sigcheck("--select", "RUN501", path)
     assert "Sandbox" in rich.stdout and "network denied" in rich.stdout
-    static = run_sigcheck("--static", "--format", "json", path)
+    static = run_sigcheck_inprocess("--static", "--format", "json", path)
     assert "sandbox" not in static.json["facts"], "nothing ran, so no sandbox to report"
 
 
@@ -233,7 +233,7 @@ def test_without_a_sandbox_one_warning_and_require_sandbox_exits_2(modules, tmp_
     config.write_text("require-sandbox = true\n")
     from_config = run_sigcheck("--config", config, path, env=NO_SANDBOX)
     assert from_config.returncode == 2 and not from_config.tensorflow_imported
-    assert run_sigcheck("--static", "--require-sandbox", path, env=NO_SANDBOX).returncode == 0
+    assert run_sigcheck_inprocess("--static", "--require-sandbox", path, env=NO_SANDBOX).returncode == 0
 
 
 @needs_sandbox

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import pytest
 
-from helpers import REPO, rule_verdicts, run_sigcheck
+from helpers import REPO, rule_verdicts, run_sigcheck, run_sigcheck_inprocess
 import sigcheck.fixtures
 from sigcheck.analysis.execution import unsafe_ops
 from sigcheck.engine import effective_options
@@ -58,8 +58,8 @@ def sec601(report: dict) -> list:
 def test_static_sec601_names_the_op_and_its_path(name, modules, once_per_run):
     path = modules.build(name)
     # the same run as test_static_rules.py's of this fixture: made once, whichever asks first
-    run = once_per_run(f"static-{name}", lambda: run_sigcheck("--static", "--format", "json", path))
-    assert run.returncode == 1 and not run.tensorflow_imported
+    run = once_per_run(f"static-{name}", lambda: run_sigcheck_inprocess("--static", "--format", "json", path))
+    assert run.returncode == 1  # without TensorFlow: test_static_rules.py's one-interpreter run of every fixture
     op, step = HOSTILE[name]
     assert any(op in r["message"] and step in r["message"] for r in sec601(run.json)), sec601(run.json)
     assert not canaries(path)
@@ -81,7 +81,7 @@ def test_full_runs_never_write_the_canary(modules):
 def test_tags_select_the_meta_graph_tensorflow_loads(modules):
     """[train, train] comes before {train}: TensorFlow loads it for --tags train, so sigcheck judges it."""
     path = modules.build("sec601-duplicate-tags")
-    static = run_sigcheck("--static", "--format", "json", "--tags", "train", path).json
+    static = run_sigcheck_inprocess("--static", "--format", "json", "--tags", "train", path).json
     assert [r["tags"] for r in sec601(static)] == [["train"]]
     assert [r["tags"] for r in static["results"] if r["rule"] == "SEC601"] == [["train"]]  # that one only
     hub102 = [r["message"] for r in static["results"] if r["rule"] == "HUB102" and r["status"] == "fail"]
@@ -103,7 +103,7 @@ def test_the_escape_is_real_when_tensorflow_runs_the_module(name, modules, tmp_p
 
 
 def test_malformed_graphs_are_judged_not_crashed(modules):
-    report = run_sigcheck("--static", "--format", "json", modules.build("sec601-empty-input")).json
+    report = run_sigcheck_inprocess("--static", "--format", "json", modules.build("sec601-empty-input")).json
     failed = sec601(report)
     assert failed and all("malformed" in r["message"] and "has an empty input" in r["message"] for r in failed)
     assert not [r for r in report["results"] if r["status"] == "error"]
@@ -111,7 +111,7 @@ def test_malformed_graphs_are_judged_not_crashed(modules):
 
 def test_odd_roots_are_judged_by_name_not_by_display_string(modules):
     path = modules.build("sec601-odd-roots")
-    report = run_sigcheck("--static", "--format", "json", path).json
+    report = run_sigcheck_inprocess("--static", "--format", "json", path).json
     assert not [r for r in report["results"] if r["status"] == "error"]
     messages = [r["message"] for r in sec601(report)]
     assert any("malformed" in m and "table_initializer names ''" in m for m in messages)
