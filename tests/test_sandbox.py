@@ -8,6 +8,7 @@ by running it once with the sandbox off (SIGCHECK_NO_SANDBOX=1).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -110,15 +111,16 @@ def test_after_end_on_network_an_ip_socket_ends_the_process_with_sigsys(tmp_path
 
 
 @needs_sandbox
-def test_the_worker_is_sandboxed_and_the_report_says_how(modules):
+def test_the_worker_is_sandboxed_and_the_report_says_how(modules, tmp_path):
     path = modules.build("fv-conformant")
-    run = run_sigcheck("--format", "json", "--select", "RUN501", path)
+    # one run, two reports: the JSON one to a file, the terminal one to stdout
+    run = run_sigcheck("--report", f"json:{tmp_path / 'r.json'}", "--report", "rich", "--select", "RUN501", path)
     assert run.returncode == 0, run.stderr
-    assert run.json["facts"]["sandbox"].startswith("landlock ABI ")
-    assert run.json["facts"]["sandbox"].endswith(", network denied")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["facts"]["sandbox"].startswith("landlock ABI ")
+    assert report["facts"]["sandbox"].endswith(", network denied")
     assert "warning" not in run.stderr
-    rich = run_sigcheck("--select", "RUN501", path)
-    assert "Sandbox" in rich.stdout and "network denied" in rich.stdout
+    assert "Sandbox" in run.stdout and "network denied" in run.stdout
     static = run_sigcheck_inprocess("--static", "--format", "json", path)
     assert "sandbox" not in static.json["facts"], "nothing ran, so no sandbox to report"
 
@@ -242,12 +244,13 @@ def test_modules_outside_the_first_grant_get_a_fresh_sandboxed_worker(modules, t
     archive = tmp_path / "classifier.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(modules.build("classifier-conformant"), arcname=".")
-    run = run_sigcheck("--format", "json", "--jobs", "1", directory, archive)
+    # one run, two reports: the JSON one to a file, the terminal one to stdout
+    run = run_sigcheck("--report", f"json:{tmp_path / 'r.json'}", "--report", "rich", "--jobs", "1", directory, archive)
     assert run.returncode == 0, run.stderr
-    assert [r["verdict"] for r in run.json["reports"]] == ["pass", "pass"]
-    assert all(r["facts"]["sandbox"].endswith("network denied") for r in run.json["reports"])
-    rich = run_sigcheck("--jobs", "1", "--select", "RUN501", directory, archive)
-    assert "2 modules: 2 pass; sandbox: landlock ABI" in rich.stdout
+    reports = json.loads((tmp_path / "r.json").read_text())["reports"]
+    assert [r["verdict"] for r in reports] == ["pass", "pass"]
+    assert all(r["facts"]["sandbox"].endswith("network denied") for r in reports)
+    assert "2 modules: 2 pass; sandbox: landlock ABI" in run.stdout
 
 
 def test_a_16_tib_fill_fails_at_once_on_the_memory_bound(modules):
