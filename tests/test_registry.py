@@ -56,6 +56,7 @@ def test_jsonl_is_one_report_per_line_for_one_module_or_many(exports):
     assert all(r["schema"] == "sigcheck-report/1" for r in reports)
 
 
+@pytest.mark.slow
 @pytest.mark.runtime
 def test_resume_after_an_interrupted_jsonl_scan_checks_only_the_rest(modules, tmp_path):
     root = tmp_path / "exports"

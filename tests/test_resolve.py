@@ -192,6 +192,7 @@ def test_a_late_refused_member_means_nothing_was_written(tmp_path):
 
 
 
+@pytest.mark.slow
 def test_urls_resolved_in_parallel_are_all_reported_and_errors_still_reach_stderr(modules, tmp_path, http_server,
                                                                                      sandbox):
     """Several URLs in one run resolve in parallel jobs, each importing tensorflow_hub

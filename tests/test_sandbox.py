@@ -238,6 +238,7 @@ def test_without_a_sandbox_one_warning_and_require_sandbox_exits_2(modules, tmp_
     assert run_sigcheck_inprocess("--static", "--require-sandbox", path, env=NO_SANDBOX).returncode == 0
 
 
+@pytest.mark.slow
 @needs_sandbox
 def test_modules_outside_the_first_grant_get_a_fresh_sandboxed_worker(modules, tmp_path):
     directory = modules.build("fv-conformant")
