@@ -74,10 +74,37 @@ def observe(path: str, kind: str, dtype: str) -> dict:
         seen["RSM804"] = any(not v.trainable for v in trainable)
         seen["RSM805"] = fails(lambda: [float(loss) for loss in layer.losses])
     # a named sub-callable (a restored tf.function other than the API's own) that cannot be called
-    callables = [getattr(obj, name) for name in dir(obj) if name not in RESERVED and not name.startswith("_")]
-    seen["RSM806"] = any(fails(lambda fn=fn: fn(batch("text", 3, "string"))) for fn in callables
-                         if callable(fn) and hasattr(fn, "concrete_functions"))
+    callables = {name: getattr(obj, name) for name in dir(obj) if name not in RESERVED and not name.startswith("_")}
+    seen["RSM806"] = any(fails(lambda name=name, fn=fn: call_sub_callable(obj, name, fn))
+                         for name, fn in callables.items() if callable(fn) and hasattr(fn, "concrete_functions"))
+    if "bert_pack_inputs" in callables and "tokenize" in callables:
+        seen["TXT755"] = packs_badly(obj)
     return seen
+
+
+def call_sub_callable(obj, name: str, fn):
+    """A sub-callable called as its API says: bert_pack_inputs packs tokenize's results, others take strings."""
+    texts = batch("text", 3, "string")
+    if name == "bert_pack_inputs" and hasattr(obj, "tokenize"):
+        return fn([obj.tokenize(texts)])
+    return fn(texts)
+
+
+def packs_badly(obj) -> bool:
+    """bert_pack_inputs, as a tf.data pipeline calls it (one and two segments, with and without
+    seq_length), does not give a dict of int32 [batch, seq_length] tensors, or holds variables."""
+    tokens = obj.tokenize(batch("text", 3, "string"))
+    for segments in ([tokens], [tokens, tokens]):
+        for kw, length in (({}, None), ({"seq_length": 8}, 8)):
+            try:
+                packed = obj.bert_pack_inputs(segments, **kw)
+            except Exception:  # the client's refusal, whatever its type
+                return True
+            if not isinstance(packed, dict) or any(
+                    t.dtype != tf.int32 or t.shape.rank != 2 or t.shape[0] != 3 or length and t.shape[1] != length
+                    for t in packed.values()):
+                return True
+    return any(f.variables for f in obj.bert_pack_inputs.concrete_functions)
 
 
 def image_api(obj, model, dtype: str) -> dict:
