@@ -84,6 +84,25 @@ for _kind in (
     register(_kind)
 
 
+# TF2 SavedModels (``tf.saved_model.load`` in the worker, runtime/tf2plan.py).  A TF2 image model's
+# ``__call__`` runs the image probes above (SIZES, ALL, REPEAT, RANGE255 with training=False, DROPOUT
+# with training=True); these are the probes only TF2 has.
+RESIZED = "tf2-resized"  # a batch at a second image size: N must not depend on H and W
+KERAS = "keras"  # hub.KerasLayer wraps the model in a Keras model that runs one batch
+KERAS_TRAINABLE = "keras-trainable"  # the same with trainable=True: which trainable weights the layer has
+# The groups of a TF2 plan, named like signatures (what checks pass to observations.probes): the model's own
+# __call__, whose single output is kept under the key `default`, and hub.KerasLayer wrapping it.
+TF2_CALL = "__call__"
+TF2_KERAS_LAYER = "hub.KerasLayer"
+
+for _kind in (
+    ProbeKind(RESIZED, "tf2", INFERENCE, "__call__ at a second image size when H and W are unknown"),
+    ProbeKind(KERAS, "tf2", INFERENCE, "hub.KerasLayer(model) in a Keras model runs one batch"),
+    ProbeKind(KERAS_TRAINABLE, "tf2", INFERENCE, "hub.KerasLayer(model, trainable=True): its trainable weights"),
+):
+    register(_kind)
+
+
 # The op registry: which op types of each tag set the installed TensorFlow registers.  Asked of
 # the worker without loading anything, so it is answered even for a module the safety gate refuses.
 REGISTRY = "registry"

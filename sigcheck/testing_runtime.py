@@ -37,14 +37,17 @@ from typing import Callable, Mapping, Optional
 
 import numpy as np
 
-from .probes import CATALOGUE
+from .facts.objects import TensorSpec
+from .facts.tf2 import TF2_SAVED_MODEL, call_traces, module_format, object_graph
+from .probes import CATALOGUE, KERAS, KERAS_TRAINABLE, TF2_CALL, TF2_KERAS_LAYER
 from .runtime import batches, strings
 from .runtime.observations import Observations, ProbeResult, Run, TagSetRun
 from .runtime.plan import make_plan
+from .runtime.tf2plan import output_tensor
 
 __all__ = [
     "Batch", "batch_dependent", "constant", "expects_0_255", "features", "nan_for", "observe", "observations_of",
-    "output_dropout", "random_each_run", "softmax", "width",
+    "output_dropout", "random_each_run", "size_dependent", "softmax", "training_dropout", "width",
 ]
 
 FEATURES = 16  # the width of the default output when the signature does not declare one
@@ -61,6 +64,8 @@ class Batch:
     scale: float  # 1.0 for [0, 1] images, 255.0 for the range probe
     width: int  # N of the declared default output [?, N]
     labels: tuple = ()  # what each row was ("black", "empty", ...): batches.NAMES or strings.NAMES
+    size: tuple = ()  # (height, width) of the images fed
+    training: Optional[bool] = None  # a TF2 model's training argument in this call (None: not passed)
 
 
 Model = Callable[[Batch], np.ndarray]
@@ -137,6 +142,26 @@ def width(n: int, model: Model = features) -> Model:
     return lambda batch: model(replace(batch, width=n))
 
 
+def size_dependent(batch: Batch) -> np.ndarray:
+    """A TF2 image model whose N follows the image size: the features plus one column per 32 pixels of height."""
+    from dataclasses import replace
+
+    return features(replace(batch, width=batch.width + (batch.size[0] // 32 if batch.size else 0)))
+
+
+def training_dropout(keep: float = 0.5) -> Model:
+    """A TF2 model applying inverted dropout to its output when called with training=True."""
+
+    def run(batch: Batch) -> np.ndarray:
+        values = features(batch)
+        if not batch.training:
+            return values
+        mask = np.random.default_rng(3000 + batch.run).random(values.shape) < keep
+        return np.where(mask, values / keep, 0.0)
+
+    return run
+
+
 def observe(facts, model: Model = features, *, needs=tuple(CATALOGUE), batch_sizes=(1, 2, 5),
             dropout_runs: int = 4, max_batch_bytes: int = 2 << 30, **failures) -> Observations:
     """What the runtime would observe running the probes ``needs`` on ``facts`` (a ModuleFacts)
@@ -145,19 +170,21 @@ def observe(facts, model: Model = features, *, needs=tuple(CATALOGUE), batch_siz
     plan = make_plan(facts, facts.path, batch_sizes=batch_sizes, dropout_runs=dropout_runs,
                      max_batch_bytes=max_batch_bytes, needs=needs)
     declared = _declared_outputs(facts)
+    failures.setdefault("details", _keras_details(facts))
     return observations_of(plan, model, declared, **failures)
 
 
 def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optional[Mapping] = None,
                     variables_errors: Optional[Mapping] = None, variables: int = 1,
                     probe_errors: Optional[Mapping] = None, shapes: Optional[Mapping] = None,
-                    unregistered_ops: Optional[Mapping] = None) -> Observations:
+                    unregistered_ops: Optional[Mapping] = None, details: Optional[Mapping] = None) -> Observations:
     """Observations of ``plan``: ``load_errors`` / ``variables_errors`` map tag sets to the
     message of a graph that does not load / a checkpoint that does not restore (that tag set
     then runs no probe, as in the worker); ``probe_errors`` maps probe names ("size-2") to a
     failed forward pass; ``shapes`` maps output keys to fn(batch size) -> the shape observed;
     ``unregistered_ops`` maps tag sets to the op types the registry lacks (none by default),
     answered for the tag sets whose op types the plan asks about (the ``registry`` probe).
+    ``details`` maps probe names to what else the probe saw (the Keras probes' weight counts).
     ``declared``: tensor name -> declared shape, from the facts."""
     load_errors, variables_errors = dict(load_errors or {}), dict(variables_errors or {})
     probe_errors, shapes = dict(probe_errors or {}), dict(shapes or {})
@@ -170,7 +197,8 @@ def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optio
         if not (load_error or variables_error):
             for group in tag_plan.groups:
                 probes[group.input_tensor] = {
-                    p.name: _probe(tags, group, p, model, declared, probe_errors.get(p.name), shapes)
+                    p.name: _probe(tags, group, p, model, declared, probe_errors.get(p.name), shapes,
+                                   dict((details or {}).get(p.name, {})))
                     for p in group.probes}
         asked = unregistered.get(tags, ()) if tag_plan.op_types else None
         tag_sets.append(TagSetRun(tags, load_error=load_error, variables_error=variables_error,
@@ -178,7 +206,7 @@ def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optio
     return Observations(plan, tuple(tag_sets))
 
 
-def _probe(tags, group, probe, model, declared, error, shapes) -> ProbeResult:
+def _probe(tags, group, probe, model, declared, error, shapes, details) -> ProbeResult:
     names = strings.NAMES if group.input_kind == "text" else batches.NAMES
     labels = tuple(names[i] for i in probe.images)
     if error:
@@ -189,7 +217,9 @@ def _probe(tags, group, probe, model, declared, error, shapes) -> ProbeResult:
     runs = []
     for index in range(probe.runs):
         n = _width(declared.get(next(iter(defaults), None)))
-        values = np.asarray(model(Batch(tags, probe.name, index, probe.images, probe.scale, n, labels)), np.float64)
+        batch = Batch(tags, probe.name, index, probe.images, probe.scale, n, labels,
+                      tuple(probe.size) or (group.height, group.width), probe.training)
+        values = np.asarray(model(batch), np.float64)
         run_shapes, finite, kept = {}, {}, {}
         for tensor, key in keys.items():
             if tensor in defaults:
@@ -200,12 +230,29 @@ def _probe(tags, group, probe, model, declared, error, shapes) -> ProbeResult:
                 shape = tuple(count if i == 0 and d is None else (d or 1) for i, d in enumerate(declared[tensor] or ()))
                 finite[tensor] = True
             run_shapes[tensor] = tuple(shapes[key](count)) if key in shapes else shape
-        runs.append(Run(run_shapes, finite, kept))
-    return ProbeResult(probe.name, probe.images, probe.scale, tuple(runs), labels=labels)
+        runs.append(Run(run_shapes, finite, kept, {t: "float32" for t in kept}))
+    return ProbeResult(probe.name, probe.images, probe.scale, tuple(runs), labels=labels, details=details)
 
 
 def _declared_outputs(facts) -> dict:
-    return {t.name: t.shape for m in facts.meta_graphs for s in m.signatures for t in s.outputs if t.name}
+    declared = {t.name: t.shape for m in facts.meta_graphs for s in m.signatures for t in s.outputs if t.name}
+    traces = call_traces(facts) if module_format(facts) == TF2_SAVED_MODEL else None
+    output = next((t.outputs for t in traces or () if isinstance(t.outputs, TensorSpec)), None)
+    if output is not None:  # a TF2 model: what __call__ returns, directly and through hub.KerasLayer
+        declared.update({output_tensor(TF2_CALL): output.shape, output_tensor(TF2_KERAS_LAYER): output.shape})
+    return declared
+
+
+def _keras_details(facts) -> dict:
+    """What the Keras probes of a conformant TF2 model report: every listed trainable variable is a
+    trainable weight of hub.KerasLayer(trainable=True), none of the frozen layer's."""
+    graph = object_graph(facts) if module_format(facts) == TF2_SAVED_MODEL else None
+    if graph is None:
+        return {}
+    variables = [n for n in graph.elements(graph.child(graph.root, "variables")) if n.variable is not None]
+    trainable = sum(1 for n in variables if n.variable.trainable)
+    common = {"keras": "tf_keras", "weights": len(variables), "trainable_variables": trainable}
+    return {KERAS: {**common, "trainable_weights": 0}, KERAS_TRAINABLE: {**common, "trainable_weights": trainable}}
 
 
 def _width(shape) -> int:

@@ -26,7 +26,8 @@ CATALOG = sigcheck.fixtures.catalog
 RECIPES = sigcheck.fixtures.RECIPES
 RULES = load_rules()
 BATCHED = [r for r in RECIPES if not r.run_args]
-CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info")
+CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info", "tf2-fv-conformant",
+              "tf2-classifier-conformant")
 
 
 @pytest.fixture(scope="module")

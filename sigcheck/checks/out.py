@@ -22,11 +22,14 @@ from __future__ import annotations
 from ..analysis.dropout import dynamic_dropout, static_dropout
 from ..facts.image import DEFAULT
 from ..facts.model import format_shape, format_tags
-from ..probes import ALL, DROPOUT, REPEAT, SIZES
+from ..facts.tf2 import CALL
+from ..probes import ALL, DROPOUT, REPEAT, RESIZED, SIZES
 from . import _tf2image as tf2image
 from . import check, location, passed, skipped, violated
 from ._tf2image import is_tf2
 from ._observed import each_default_observed, observed
+from ._tf2observed import WHERE as TF2_WHERE
+from ._tf2observed import call_observed, group_size, tf2_tags
 
 
 def _each_default_output(ctx):
@@ -147,6 +150,9 @@ def _dynamic(ctx, meta, names, options):
 
 @check("OUT405", needs=(REPEAT, DROPOUT))
 def no_output_dropout(ctx, options):
+    if ctx.tf2_kind is not None:
+        yield from _tf2_no_output_dropout(ctx, options)
+        return
     for meta in ctx.facts.meta_graphs:
         present = [s.name for s in ctx.image_signatures_in(meta)]
         where = {"tags": meta.tags, "location": location(meta.tags, "signatures", present[0] if present else "",
@@ -171,7 +177,40 @@ def no_output_dropout(ctx, options):
                          evidence=checked, **where)
 
 
+def _tf2_no_output_dropout(ctx, options):
+    """The dynamic half alone: __call__ repeated with training=False (REPEAT) and training=True (DROPOUT)."""
+    if ctx.observations is None:
+        yield skipped(ctx.runtime_skip_reason or ctx.runtime_error or "a TF2 model's output dropout is judged by "
+                      "running it (training=False and True): the model was not run", **TF2_WHERE)
+        return
+    import numpy as np
+
+    seen = call_observed(ctx, every_probe=True)
+    if seen.probes is None:
+        yield seen.unobserved(**TF2_WHERE)
+        return
+    found, measured = [], []
+    for probe, mode in ((REPEAT, "training=False"), (DROPOUT, "training=True")):
+        runs = [seen.default_rows(probe, i) for i in range(len(seen.probes[probe].runs))] \
+            if probe in seen.probes else []
+        if len(runs) < 2 or any(r is None for r in runs):
+            continue
+        masked, text = dynamic_dropout(np.stack([r[1] for r in runs]), options["dropout_pattern_share"])
+        measured.append(f"{mode}: {text}")
+        found += [mode] if masked else []
+    if not measured:
+        yield skipped("no repeated call of __call__ ran (see RUN501)", **TF2_WHERE)
+    elif found:
+        yield violated(f"dropout on __call__'s output with {' and '.join(found)}, found by dynamic runs: "
+                       + "; ".join(measured), evidence="dynamic runs", **TF2_WHERE)
+    else:
+        yield passed("no dropout on __call__'s output: " + "; ".join(measured), evidence="dynamic runs",
+                     **TF2_WHERE)
+
+
 def _is_classification(ctx, signature) -> bool:
+    if signature is None:
+        return True  # TF2: the API does not say, so every image model's output is judged
     if signature.name == "image_classification":
         return True
     named = ctx.primary.signature("image_classification")
@@ -203,17 +242,55 @@ def logits_not_probabilities(ctx, options):
         sums_to_one = in_unit and bool(np.all(np.abs(values.sum(axis=1) - 1) <= options["sum_tolerance"]))
         open_unit = bool(((values > 0) & (values < 1)).all())
         example = ", ".join(f"{v:.3g}" for v in values[0][:4])
+        output = "'default'" if signature is not None else "__call__'s output"
         if sums_to_one:
-            yield violated(f"on every batch the rows of 'default' lie in [0, 1] and sum to 1 (e.g. [{example}, ...]): "
+            yield violated(f"on every batch the rows of {output} lie in [0, 1] and sum to 1 (e.g. [{example}, ...]): "
                            "these look like softmax probabilities, not logits", **where)
         elif open_unit and values.shape[1] > 1:
-            yield violated(f"every element of 'default' lies strictly inside (0, 1) (e.g. [{example}, ...]): "
+            yield violated(f"every element of {output} lies strictly inside (0, 1) (e.g. [{example}, ...]): "
                            "these look like sigmoid probabilities, not logits", **where)
         else:
             low, high = float(values.min()), float(values.max())
-            yield passed(f"'default' ranges over [{low:.3g}, {high:.3g}]: scores, not probabilities", **where)
+            yield passed(f"{output} ranges over [{low:.3g}, {high:.3g}]: scores, not probabilities", **where)
 
 
 @check("OUT411")
 def single_output(ctx, options):
     yield from tf2image.single_output(ctx)
+
+
+@check("OUT412", needs=(SIZES, RESIZED))
+def size_independent_n(ctx, options):
+    seen = call_observed(ctx, every_probe=True)
+    if seen.probes is None:
+        yield seen.unobserved(**TF2_WHERE)
+        return
+    size = group_size(ctx)
+    resized = seen.probes.get(RESIZED)
+    if resized is None:
+        yield skipped(f"__call__ takes one image size ({size[0]}x{size[1]}): N cannot change with it", **TF2_WHERE)
+        return
+    second = "x".join(map(str, _probe_size(ctx, RESIZED)))
+    at = {}
+    for name, probe in seen.probes.items():
+        rows = seen.default_rows(name)
+        if name not in (RESIZED, DROPOUT) and rows is not None and rows[1].ndim == 2:
+            at.setdefault(rows[1].shape[1], name)
+    other = seen.default_rows(RESIZED)
+    if resized.error or other is None or other[1].ndim != 2 or not at:
+        why = resized.error or "no [B, N] output"
+        yield skipped(f"not compared: __call__ at {second}: {why} (the model's documented size range may "
+                      "exclude it; see RUN501)", **TF2_WHERE)
+        return
+    n, first = other[1].shape[1], "x".join(map(str, size))
+    if set(at) != {n}:
+        yield violated(f"N is {'/'.join(map(str, sorted(at)))} at {first} but {n} at {second}: the output size "
+                       "follows the image size", **TF2_WHERE)
+    else:
+        yield passed(f"N = {n} at {first} and at {second}", **TF2_WHERE)
+
+
+def _probe_size(ctx, name: str) -> tuple:
+    tag_plan = ctx.observations.plan.for_tags(tf2_tags(ctx))
+    group = tag_plan.group_for(CALL) if tag_plan else None
+    return next((tuple(p.size) for p in (group.probes if group else ()) if p.name == name), ())

@@ -11,8 +11,12 @@ deterministic function of each image alone.
 from __future__ import annotations
 
 from ..facts.model import format_shape, format_tags
+from ..facts.objects import TensorSpec
+from ..facts.tf2 import call_traces
 from ..probes import ALL, OUTPUTS, REPEAT, SIZES, kind_of
 from . import check, location, passed, skipped, violated
+from ._tf2observed import WHERE as TF2_WHERE
+from ._tf2observed import call_observed, tf2_tags
 from ._observed import (
     each_default_observed,
     max_difference,
@@ -35,6 +39,9 @@ def _shape_problem(actual: tuple, declared, batch: int):
 
 @check("RUN501", needs=(SIZES,))
 def inference(ctx, options):
+    if ctx.tf2_kind is not None:
+        yield from _tf2_inference(ctx)
+        return
     for meta in ctx.facts.meta_graphs:
         run = ctx.observations.for_tags(meta.tags)
         for signature in ctx.image_signatures_in(meta):
@@ -76,38 +83,49 @@ def inference(ctx, options):
                              "with batch dimension B", **where)
 
 
-@check("RUN502", needs=(SIZES, ALL))
-def finite(ctx, options):
+def _finite_targets(ctx):
+    """(where, Observed, {tensor: output key}) for every image signature of every tag set, or TF2's __call__."""
+    if ctx.tf2_kind is not None:
+        seen = call_observed(ctx)
+        yield dict(TF2_WHERE), seen, {seen.tensor: "__call__ output"}
+        return
     for meta in ctx.facts.meta_graphs:
         for signature in ctx.image_signatures_in(meta):
             where = {**ctx.where(signature), "tags": meta.tags,
                      "location": location(meta.tags, "signatures", signature.name)}
             seen = observed(ctx, meta.tags, signature.name)
-            if seen.probes is None:
-                yield seen.unobserved(**where)
-                continue
-            tensors = {ctx.observations.tensor(meta.tags, signature.name, t.key): t.key for t in signature.outputs}
-            bad: dict = {}  # output key -> (images, passes)
-            ran = 0
-            for name, probe in seen.probes.items():
-                if probe.scale != 1.0:
-                    continue  # out-of-range probes (IMG307) may legitimately overflow
-                for run in probe.runs:
-                    ran += 1
-                    for tensor, key in tensors.items():
-                        if not run.finite.get(tensor, True):
-                            images, passes = bad.setdefault(key, (set(), []))
-                            images.update(_nonfinite_images(probe, run, tensor))
-                            passes.append(name)
-            if not ran:
-                yield skipped("no probe ran (see RUN501)", **where)
-            elif bad:
-                found = [f"'{key}' in {len(passes)} of {ran} forward passes"
-                         + (f", for {', '.join(sorted(images))}" if images else "")
-                         for key, (images, passes) in sorted(bad.items())]
-                yield violated("NaN or Inf: " + "; ".join(found), **where)
-            else:
-                yield passed(f"all outputs finite in {ran} forward pass(es) of synthetic images", **where)
+            tensors = None if seen.probes is None else {
+                ctx.observations.tensor(meta.tags, signature.name, t.key): t.key for t in signature.outputs}
+            yield where, seen, tensors
+
+
+@check("RUN502", needs=(SIZES, ALL))
+def finite(ctx, options):
+    for where, seen, tensors in _finite_targets(ctx):
+        if seen.probes is None:
+            yield seen.unobserved(**where)
+            continue
+        bad: dict = {}  # output key -> (images, passes)
+        ran = 0
+        for name, probe in seen.probes.items():
+            if probe.scale != 1.0:
+                continue  # out-of-range probes (IMG307) may legitimately overflow
+            for run in probe.runs:
+                ran += 1
+                for tensor, key in tensors.items():
+                    if not run.finite.get(tensor, True):
+                        images, passes = bad.setdefault(key, (set(), []))
+                        images.update(_nonfinite_images(probe, run, tensor))
+                        passes.append(name)
+        if not ran:
+            yield skipped("no probe ran (see RUN501)", **where)
+        elif bad:
+            found = [f"'{key}' in {len(passes)} of {ran} forward passes"
+                     + (f", for {', '.join(sorted(images))}" if images else "")
+                     for key, (images, passes) in sorted(bad.items())]
+            yield violated("NaN or Inf: " + "; ".join(found), **where)
+        else:
+            yield passed(f"all outputs finite in {ran} forward pass(es) of synthetic images", **where)
 
 
 def _nonfinite_images(probe, run, tensor) -> list:
@@ -118,6 +136,53 @@ def _nonfinite_images(probe, run, tensor) -> list:
         return []
     rows = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
     return sorted({probe.labels[i] for i in np.flatnonzero(rows) if i < len(probe.labels)})
+
+
+def _tf2_inference(ctx):
+    """__call__ at every batch size B returns float32 [B, N]."""
+    run = ctx.observations.for_tags(tf2_tags(ctx))
+    if run is not None and run.load_error:
+        yield violated(f"tf.saved_model.load failed: {run.load_error}", **TF2_WHERE)
+        return
+    seen = call_observed(ctx)
+    if seen.probes is None:
+        yield seen.unobserved(**TF2_WHERE)
+        return
+    problems: dict = {}  # problem text -> batch sizes it was seen at
+    sizes, widths, dtypes = [], set(), set()
+    declared = {t.outputs.dtype for t in call_traces(ctx.facts) or () if isinstance(t.outputs, TensorSpec)}
+    for name, probe in seen.probes.items():
+        if kind_of(name) != SIZES:
+            continue
+        batch = len(probe.images)
+        sizes.append(batch)
+        problem = f"failed: {probe.error}" if probe.error else _tf2_output_problem(probe.runs[0], seen.tensor, batch,
+                                                                                   declared)
+        if problem:
+            problems.setdefault(problem, []).append(batch)
+        else:
+            widths.add(probe.runs[0].shapes[seen.tensor][1])
+            dtypes.add(probe.runs[0].dtypes.get(seen.tensor, "?"))
+    if problems:
+        found = [f"B={', '.join(map(str, b))}: {p}" for p, b in problems.items()]
+        yield violated("; ".join(found[:3]) + (f" (+{len(found) - 3} more)" if len(found) > 3 else ""), **TF2_WHERE)
+    elif sizes:
+        yield passed(f"__call__ runs for B={', '.join(map(str, sizes))} and returns {'/'.join(sorted(dtypes))} [B, "
+                     f"{'/'.join(map(str, sorted(widths)))}] as its traces declare", **TF2_WHERE)
+    else:
+        yield skipped("no batch size was run", **TF2_WHERE)
+
+
+def _tf2_output_problem(run, tensor, batch: int, declared: set):
+    shape, dtype = run.shapes.get(tensor), run.dtypes.get(tensor)
+    if shape is None:
+        return "returned no single tensor"
+    shown = "[" + ", ".join("B" if i == 0 and a == batch else str(a) for i, a in enumerate(shape)) + "]"
+    if len(shape) != 2 or shape[0] != batch:
+        return f"returned {shown}, expected [B, N]"
+    if dtype is not None and declared and dtype not in declared:
+        return f"returned {dtype} {shown}, declared {'/'.join(sorted(declared))}"
+    return None
 
 
 @check("RUN504", needs=(REPEAT,))

@@ -92,6 +92,11 @@ def _exit_with_parent() -> None:
 def observe(tf, plan_path: str, out_dir: str) -> None:
     with open(plan_path, encoding="utf-8") as f:
         plan = Plan.from_json(f.read())
+    if plan.loader == "tf2":
+        from .tf2worker import observe_tf2
+
+        _write(out_dir, *observe_tf2(tf, plan, out_dir))
+        return
     from tensorflow.python.saved_model import loader_impl
 
     loader = loader_impl.SavedModelLoader(tensorflow_path(plan.module_dir, out_dir))
@@ -123,6 +128,10 @@ def observe(tf, plan_path: str, out_dir: str) -> None:
                         batches.make_images(*size, seed=plan.seed)
                 prefix = f"{t_index}/{g_index}"
                 entry["groups"].append(_run_group(tf, session, group, images[size], prefix, arrays, tag_plan.tags))
+    _write(out_dir, observed, arrays)
+
+
+def _write(out_dir: str, observed: dict, arrays: dict) -> None:
     np.savez(os.path.join(out_dir, "observations.npz"), **arrays)
     with open(os.path.join(out_dir, "observations.json"), "w", encoding="utf-8") as f:
         json.dump(observed, f)
