@@ -18,7 +18,7 @@ INTS = ("int32",)
 INTEGERS = ("int32", "int64")
 
 
-def _role(ctx):
+def tf2_text_role(ctx):
     """``embedding``, ``preprocessor``, ``encoder`` or None (not a TF2 text model)."""
     if ctx.module_format != TF2_SAVED_MODEL or tf2_kind(ctx.facts) != "text":
         return None
@@ -54,7 +54,7 @@ def _vector(spec, what: str, rank: int = 2):
 
 @check("TXT751")
 def embedding_output(ctx, options):
-    role = _role(ctx)
+    role = tf2_text_role(ctx)
     if role != "embedding":
         yield _not(role, "embedding")
         return
@@ -65,7 +65,7 @@ def embedding_output(ctx, options):
 
 @check("TXT752")
 def preprocessor_outputs(ctx, options):
-    role = _role(ctx)
+    role = tf2_text_role(ctx)
     if role != "preprocessor":
         yield _not(role, "preprocessor")
         return
@@ -80,7 +80,7 @@ def preprocessor_outputs(ctx, options):
 
 @check("TXT753")
 def encoder_outputs(ctx, options):
-    role = _role(ctx)
+    role = tf2_text_role(ctx)
     if role != "encoder":
         yield _not(role, "encoder")
         return
@@ -101,7 +101,7 @@ def encoder_outputs(ctx, options):
 
 @check("TXT754")
 def tokenize(ctx, options):
-    role = _role(ctx)
+    role = tf2_text_role(ctx)
     graph = object_graph(ctx.facts) if role == "preprocessor" else None
     obj = graph.child(graph.root, "tokenize") if graph else None
     if obj is None:
@@ -121,7 +121,7 @@ def tokenize(ctx, options):
 
 @check("TXT755")
 def bert_pack_inputs(ctx, options):
-    role = _role(ctx)
+    role = tf2_text_role(ctx)
     graph = object_graph(ctx.facts) if role == "preprocessor" else None
     obj = graph.child(graph.root, "bert_pack_inputs") if graph else None
     if obj is None:

@@ -32,10 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..facts.objects import TensorSpec, describe
+from ..facts.objects import StructDict, TensorSpec, describe
 from ..facts.tf2 import call_traces, object_graph, single_input, tf2_kind
-from ..probes import (ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, TF2_CALL,
-                      TF2_KERAS_LAYER, ordered, size_probe)
+from ..probes import (ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, TEXT_ALL,
+                      TEXT_REPEAT, TEXT_SIZES, TF2_CALL, TF2_IDS, TF2_KERAS_LAYER, TF2_TOKENIZE, TF2_TRAINING, ordered,
+                      size_probe)
 from . import batches, strings
 from .plan import RANGE_IMAGES, REPEAT_IMAGES, Group, Plan, Probe, TagSetPlan
 
@@ -48,6 +49,7 @@ DEFAULT_SIZE = (224, 224)
 SECOND_SIZE = (160, 160)
 KERAS_IMAGES = (3, 2)  # smooth noise, uniform noise
 KERAS_STRINGS = strings.DISTINCT
+DEFAULT_SEQ_LENGTH = 16  # token ids fed to an encoder whose sequence length is unknown
 PYTHON_VALUES = (bool, int, float, str, type(None))
 
 
@@ -60,6 +62,7 @@ class TF2Settings:
     training: Optional[bool]  # False when a trace takes `training` (pass it), None when none does
     arguments: tuple  # other Python arguments of the traces: (("", positional value), (keyword, value), ...)
     resizable: bool  # the model takes images of any height and width
+    tokenize: bool = False  # the root has a tokenize sub-callable (a preprocessor)
 
 
 def _call(name, images, settings, *, training=None, **kw) -> Probe:
@@ -83,7 +86,21 @@ TF2_PROBES = {
         if s.training is not None else [],
         RESIZED: lambda s: [_call(RESIZED, REPEAT_IMAGES, s, size=SECOND_SIZE)] if s.resizable else [],
     },
-    "text": {},  # the TF2 text probes come here
+    # a text embedding's or preprocessor's strings (Probe.images index strings.NAMES), every output kept
+    "text": {
+        TEXT_SIZES: lambda s: [_call(size_probe(b, TEXT_SIZES), (i % len(strings.NAMES) for i in range(b)), s,
+                                     exact=True, keep_all=True) for b in s.batch_sizes],
+        TEXT_ALL: lambda s: [_call(TEXT_ALL, reversed(range(len(strings.NAMES))), s, keep_all=True)],
+        TEXT_REPEAT: lambda s: [_call(TEXT_REPEAT, strings.DISTINCT, s, runs=2, keep_all=True)],
+        TF2_TRAINING: lambda s: [_call(TF2_TRAINING, strings.DISTINCT, s, training=True, keep_all=True)]
+        if s.training is not None else [],
+        TF2_TOKENIZE: lambda s: [_call(TF2_TOKENIZE, range(len(strings.NAMES)), s)] if s.tokenize else [],
+    },
+    # an encoder's synthetic token ids (Probe.images index strings.TOKEN_ROWS)
+    "ids": {
+        TF2_IDS: lambda s: [_call(size_probe(b, TF2_IDS), range(b), s, exact=True, keep_all=True)
+                            for b in s.batch_sizes],
+    },
 }
 KERAS_PROBES = {
     KERAS: lambda images: [Probe(KERAS, images)],
@@ -98,14 +115,18 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
     kind = tf2_kind(facts)
     spec = single_input(reference) if reference is not None else None
     height, width = _size(spec)
+    graph = object_graph(facts)
     settings = TF2Settings(tuple(batch_sizes), dropout_runs,
                            False if any(t.training is not None for t in traces) else None,
-                           _arguments(reference), resizable=kind == "image" and _resizable(spec))
-    input_kind = "text" if kind == "text" and _is_string_vector(spec) else "image" if kind == "image" else None
+                           _arguments(reference), resizable=kind == "image" and _resizable(spec),
+                           tokenize=graph is not None and graph.child(graph.root, "tokenize") is not None)
+    input_kind = _input_kind(kind, spec)
+    if input_kind == "ids":
+        height = _seq_length(spec)
     groups, unrunnable = [], []
     why = _why_not_callable(object_graph(facts), reference, input_kind)
     call_probes = tuple(p for name in ordered(needs) for p in TF2_PROBES.get(input_kind, {}).get(name, _none)(settings))
-    keras_images = KERAS_STRINGS if input_kind == "text" else KERAS_IMAGES
+    keras_images = KERAS_STRINGS if input_kind in ("text", "ids") else KERAS_IMAGES
     keras_probes = tuple(p for name in ordered(needs) for p in KERAS_PROBES.get(name, _none)(keras_images))
     output_problem = _output_problem(reference)
     for name, probes in ((CALL, call_probes), (KERAS_LAYER, keras_probes)):
@@ -116,7 +137,8 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
         if reason:
             unrunnable.append((name, reason))
             continue
-        groups.append(Group(name, spec.dtype if isinstance(spec, TensorSpec) else "string", height, width,
+        groups.append(Group(name, spec.dtype if isinstance(spec, TensorSpec) else "int32" if input_kind == "ids"
+                            else "string", height, width,
                             _fixed_batch(spec), (name,), ((name, DEFAULT, output_tensor(name)),), probes,
                             input_kind=input_kind))
     return Plan(directory, (TagSetPlan(meta.tags, tuple(groups), tuple(unrunnable)),), loader="tf2")
@@ -166,6 +188,24 @@ def _size(spec) -> tuple:
 def _resizable(spec) -> bool:
     return isinstance(spec, TensorSpec) and spec.shape is not None and len(spec.shape) == 4 \
         and spec.shape[1] is None and spec.shape[2] is None
+
+
+def _input_kind(kind: str, spec):
+    """``image``, ``text`` (a batch of strings), ``ids`` (a dict of token ids) or None (nothing to feed)."""
+    if kind == "image":
+        return "image"
+    if kind == "text" and _is_string_vector(spec):
+        return "text"
+    if kind == "text" and isinstance(spec, StructDict) and spec.items and all(
+            isinstance(v, TensorSpec) and v.shape is not None and len(v.shape) == 2 for _, v in spec.items):
+        return "ids"
+    return None
+
+
+def _seq_length(spec) -> int:
+    """The sequence length an encoder's token ids are fed at: its traced one, or DEFAULT_SEQ_LENGTH."""
+    known = {v.shape[1] for _, v in spec.items if v.shape[1] is not None}
+    return known.pop() if len(known) == 1 else DEFAULT_SEQ_LENGTH
 
 
 def _is_string_vector(spec) -> bool:

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from ..probes import KERAS, KERAS_TRAINABLE
+from ..probes import KERAS, KERAS_TRAINABLE, TF2_TOKENIZE
 from . import batches, strings
 from .paths import tensorflow_path
 from .tf2plan import output_tensor
@@ -48,10 +48,10 @@ def observe_tf2(tf, plan, out_dir: str) -> tuple:
             records = []
             for probe in group.probes:
                 size = tuple(probe.size) or (group.height, group.width)
-                key = ("text",) if group.input_kind == "text" else size
+                key = (group.input_kind,) if group.input_kind in ("text", "ids") else size
                 if key not in inputs:
                     inputs[key] = strings.make_strings() if group.input_kind == "text" else \
-                        batches.make_images(*size, seed=plan.seed)
+                        None if group.input_kind == "ids" else batches.make_images(*size, seed=plan.seed)
                 emit("probe", tags=list(tag_plan.tags), probe=probe.name, images=len(probe.images) * probe.runs)
                 runner = RUNNERS.get(probe.name, _call_probe)
                 records.append(runner(tf, model, group, probe, _data(group, probe, inputs[key]),
@@ -76,6 +76,8 @@ def _load(tf, path: str, entry: dict):
 def _data(group, probe, inputs):
     if group.input_kind == "text":
         return strings.batch(inputs, probe.images)
+    if group.input_kind == "ids":
+        return strings.token_ids(probe.images, group.height)
     return batches.batch(inputs, probe.images, probe.scale, {"bfloat16": "float32"}.get(group.input_dtype,
                                                                                       group.input_dtype))
 
@@ -108,6 +110,8 @@ def _call_probe(tf, model, group, probe, data, prefix, arrays) -> dict:
 
 def _forward(tf, model, data, positional, kwargs, fixed_batch: int, exact: bool):
     """One call; a model traced for a fixed batch size gets the batch in chunks unless ``exact``."""
+    if isinstance(data, dict):  # an encoder's token ids
+        return model({k: tf.constant(v) for k, v in data.items()}, *positional, **kwargs)
     if exact or not fixed_batch or len(data) == fixed_batch or len(data) % fixed_batch:
         return model(tf.constant(data), *positional, **kwargs)
     parts = [model(tf.constant(data[i:i + fixed_batch]), *positional, **kwargs)
@@ -125,7 +129,7 @@ def _outputs(tf, group, probe, run, result, prefix, arrays) -> dict:
         value = np.asarray(tensor.numpy()) if hasattr(tensor, "numpy") else np.asarray(tensor)
         outputs[name] = {"shape": list(value.shape), "dtype": _dtype(tensor, value),
                          "finite": bool(np.all(np.isfinite(value))) if value.dtype.kind in "fc" else True}
-        if single and value.dtype.kind in "biufc":
+        if (single or probe.keep_all) and value.dtype.kind in "biufc":
             arrays[f"{prefix}/{probe.name}/{run}/{name}"] = np.asarray(value, dtype=np.float64)
     return outputs
 
@@ -161,10 +165,13 @@ def _keras_probe(trainable: bool):
             layer = keras_layer.KerasLayer(model, trainable=trainable)
             if group.input_kind == "text":
                 inputs = keras.Input(shape=(), dtype=tf.string)
+            elif group.input_kind == "ids":
+                inputs = {k: keras.Input(shape=(group.height,), dtype=tf.int32) for k in data}
+                data = {k: tf.constant(v) for k, v in data.items()}
             else:
                 inputs = keras.Input(shape=(group.height, group.width, 3), dtype=group.input_dtype)
             wrapped = keras.Model(inputs, layer(inputs))
-            result = wrapped(tf.constant(data))
+            result = wrapped(data if isinstance(data, dict) else tf.constant(data))
         except Exception as exc:  # noqa: BLE001 - what the consumer would see
             _stop_at_bounds(tf, exc)
             record["error"] = _describe(exc)
@@ -182,8 +189,29 @@ def _keras_probe(trainable: bool):
     return run
 
 
+def _tokenize_probe(tf, model, group, probe, data, prefix, arrays) -> dict:
+    """``model.tokenize`` on the strings: what it returns (type, dtype, ragged rank, rows) in ``details``."""
+    record = _record(probe)
+    started = time.perf_counter()
+    try:
+        result = model.tokenize(tf.constant(data))
+    except Exception as exc:  # noqa: BLE001 - a failing call is an observation
+        _stop_at_bounds(tf, exc)
+        record["error"] = _describe(exc)
+        return record
+    ragged = isinstance(result, tf.RaggedTensor)
+    dtype = getattr(result, "dtype", None)
+    record["details"] = {"type": type(result).__name__, "dtype": getattr(dtype, "name", str(dtype)),
+                         "ragged_rank": int(result.ragged_rank) if ragged else 0,
+                         "rows": int(result.nrows()) if ragged else int(result.shape[0] or 0)
+                         if tf.is_tensor(result) and result.shape.rank else -1}
+    record["runs"].append({"outputs": {}, "seconds": round(time.perf_counter() - started, 4)})
+    return record
+
+
 # probe name -> fn(tf, model, group, probe, data, prefix, arrays) -> record; other probes call __call__.
 RUNNERS = {
+    TF2_TOKENIZE: _tokenize_probe,
     KERAS: _keras_probe(trainable=False),
     KERAS_TRAINABLE: _keras_probe(trainable=True),
 }
