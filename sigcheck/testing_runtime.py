@@ -44,7 +44,7 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 
 from .facts.objects import StructDict, TensorSpec
-from .facts.tf2 import TF2_SAVED_MODEL, call_traces, module_format, object_graph
+from .facts.tf2 import TF2_SAVED_MODEL, call_traces, module_format, object_graph, tf2_kind
 from .probes import CATALOGUE, KERAS, KERAS_TRAINABLE, TF2_CALL, TF2_KERAS_LAYER, TF2_TOKENIZE, TF2_TRAINING
 from .runtime import batches, strings
 from .runtime.observations import Observations, ProbeResult, Run, TagSetRun
@@ -217,10 +217,11 @@ def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optio
 
 
 def _probe(tags, group, probe, model, declared, error, shapes, details) -> ProbeResult:
-    names = strings.NAMES if group.input_kind == "text" else batches.NAMES
+    names = strings.NAMES if group.input_kind in ("text", "tokens") else batches.NAMES
     labels = tuple(names[i] for i in probe.images)
     if error:
-        return ProbeResult(probe.name, probe.images, probe.scale, (), error, labels=labels)
+        return ProbeResult(probe.name, probe.images, probe.scale, (), error, labels=labels,
+                           details={k: v for k, v in details.items() if k == "input"})
     defaults = {t for _, k, t in group.outputs if k == "default"}
     keys = {t: k for _, k, t in group.outputs}
     count = len(probe.images)
@@ -262,7 +263,8 @@ def _keras_details(facts) -> dict:
         return {}
     variables = [n for n in graph.elements(graph.child(graph.root, "variables")) if n.variable is not None]
     trainable = sum(1 for n in variables if n.variable.trainable)
-    common = {"keras": "tf_keras", "weights": len(variables), "trainable_variables": trainable}
+    common = {"keras": "tf_keras", "weights": len(variables), "trainable_variables": trainable,
+              "input": "images" if tf2_kind(facts) == "image" else "strings"}
     return {KERAS: {**common, "trainable_weights": 0}, KERAS_TRAINABLE: {**common, "trainable_weights": trainable}}
 
 

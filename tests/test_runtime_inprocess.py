@@ -486,7 +486,8 @@ _TOKENIZE = SavedObject(8, "function", concrete_functions=("tok",))
 
 
 def _text_model(inputs, outputs, *, training=(None,), tokenize=False):
-    traces = tuple(trace(f"c{i}", inputs, *(() if t is None else (t,)), outputs=outputs) for i, t in enumerate(training))
+    traces = tuple(trace(f"c{i}", inputs, *(() if t is None else (t,)), outputs=outputs)
+                   for i, t in enumerate(training))
     extra = dict(extra_nodes=(_TOKENIZE,), extra_children=(("tokenize", 8),),
                  extra_traces=(trace("tok", _TEXTS, outputs=TypeSpec("ragged", "int32", (None, None), 1)),)) \
         if tokenize else {}

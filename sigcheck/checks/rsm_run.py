@@ -15,8 +15,7 @@ from ._tf2observed import KERAS_WHERE, keras_observed
 
 
 def _fed(probe) -> str:
-    texts = any(label in probe.labels for label in ("sentence-cat", "url"))
-    return f"a batch of {len(probe.images)} {'strings' if texts else 'images'}"
+    return f"a batch of {len(probe.images)} {probe.details.get('input', 'inputs')}"
 
 
 def _output(run) -> str:

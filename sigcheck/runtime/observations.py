@@ -93,7 +93,7 @@ def load_observations(plan: Plan, out_dir: str) -> Observations:
             prefix = f"{t_index}/{g_index}"
             planned = plan.tag_sets[t_index].groups[g_index] if t_index < len(plan.tag_sets) and \
                 g_index < len(plan.tag_sets[t_index].groups) else None
-            names = strings.NAMES if planned is not None and planned.input_kind == "text" else batches.NAMES
+            names = strings.NAMES if planned is not None and planned.input_kind in ("text", "tokens") else batches.NAMES
             probes[group["input_tensor"]] = {
                 p["name"]: _probe(p, prefix, arrays, names) for p in group["probes"]
             }

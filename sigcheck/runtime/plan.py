@@ -57,6 +57,8 @@ class Group:
     outputs: tuple  # ((signature, key, tensor name), ...)
     probes: tuple  # of Probe
     input_kind: str = "image"  # "image": Probe.images index batches.NAMES; "text": strings.NAMES
+    # "tokens" (a TF2 encoder's dict of token ids): ((key, dtype, sequence length or 0), ...) to feed
+    feed: tuple = ()
 
     def tensor(self, signature: str, key: str):
         return next((t for s, k, t in self.outputs if s == signature and k == key), None)
@@ -96,7 +98,7 @@ class Plan:
         tag_sets = []
         for t in raw["tag_sets"]:
             groups = tuple(
-                Group(**{**g, "signatures": tuple(g["signatures"]),
+                Group(**{**g, "signatures": tuple(g["signatures"]), "feed": tuple(tuple(f) for f in g.get("feed", ())),
                          "outputs": tuple(tuple(o) for o in g["outputs"]),
                          "probes": tuple(_probe_from_json(p) for p in g["probes"])})
                 for g in t["groups"])

@@ -45,22 +45,3 @@ def batch(texts, indices):
 
     return np.array([texts[i].encode("utf-8") for i in indices], dtype=object)
 
-
-# Synthetic token ids for TF2 text encoders: row ``i`` of a batch holds small ids (any vocabulary has them)
-# then padding, so that rows differ in content and length; ``TOKEN_ROWS`` label them in messages.
-TOKEN_ROWS = tuple(f"token-ids-{i}" for i in range(len(NAMES)))
-TEXT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
-
-
-def token_ids(indices, seq_length: int, keys=TEXT_KEYS) -> dict:
-    """{key: int32 [len(indices), seq_length]}: word ids in 1..5 for the first 1 + i % seq_length
-    positions of row i (0 after), a mask of ones over them, type ids 0; other keys get the word ids."""
-    import numpy as np
-
-    rows = len(indices)
-    length = np.array([1 + i % max(1, seq_length) for i in indices]).reshape(rows, 1)
-    position = np.arange(seq_length).reshape(1, seq_length)
-    mask = (position < length).astype(np.int32)
-    words = (1 + (np.array(indices).reshape(rows, 1) * 3 + position * 7) % 5).astype(np.int32) * mask
-    made = {"input_word_ids": words, "input_mask": mask, "input_type_ids": np.zeros_like(mask)}
-    return {key: made.get(key, words) for key in keys}

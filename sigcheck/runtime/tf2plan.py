@@ -18,7 +18,8 @@ Adding a TF2 probe (a local change):
 1. its constant and ``ProbeKind`` in ``sigcheck.probes`` (or reuse a name there);
 2. a builder in ``TF2_PROBES[input kind]`` below, ``fn(settings) -> [Probe]``
    (``Probe.images`` index ``runtime.batches.NAMES`` for ``image`` groups and
-   ``runtime.strings.NAMES`` for ``text`` groups; set ``training`` when the
+   ``runtime.strings.NAMES`` for ``text`` and ``tokens`` groups -- a tokens group
+   feeds ``runtime.tokens.batch`` of the group's ``feed``; set ``training`` when the
    model takes it, ``settings.training`` says whether it does);
 3. for a new *kind of call* (not a batch through ``__call__``), a runner in
    ``tf2worker.RUNNERS`` keyed by the probe name;
@@ -49,7 +50,6 @@ DEFAULT_SIZE = (224, 224)
 SECOND_SIZE = (160, 160)
 KERAS_IMAGES = (3, 2)  # smooth noise, uniform noise
 KERAS_STRINGS = strings.DISTINCT
-DEFAULT_SEQ_LENGTH = 16  # token ids fed to an encoder whose sequence length is unknown
 PYTHON_VALUES = (bool, int, float, str, type(None))
 
 
@@ -96,8 +96,8 @@ TF2_PROBES = {
         if s.training is not None else [],
         TF2_TOKENIZE: lambda s: [_call(TF2_TOKENIZE, range(len(strings.NAMES)), s)] if s.tokenize else [],
     },
-    # an encoder's synthetic token ids (Probe.images index strings.TOKEN_ROWS)
-    "ids": {
+    # an encoder's synthetic token ids (runtime/tokens.py; Probe.images index the rows, strings.NAMES)
+    "tokens": {
         TF2_IDS: lambda s: [_call(size_probe(b, TF2_IDS), range(b), s, exact=True, keep_all=True)
                             for b in s.batch_sizes],
     },
@@ -121,12 +121,10 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
                            _arguments(reference), resizable=kind == "image" and _resizable(spec),
                            tokenize=graph is not None and graph.child(graph.root, "tokenize") is not None)
     input_kind = _input_kind(kind, spec)
-    if input_kind == "ids":
-        height = _seq_length(spec)
     groups, unrunnable = [], []
     why = _why_not_callable(object_graph(facts), reference, input_kind)
     call_probes = tuple(p for name in ordered(needs) for p in TF2_PROBES.get(input_kind, {}).get(name, _none)(settings))
-    keras_images = KERAS_STRINGS if input_kind in ("text", "ids") else KERAS_IMAGES
+    keras_images = KERAS_STRINGS if input_kind in ("text", "tokens") else KERAS_IMAGES
     keras_probes = tuple(p for name in ordered(needs) for p in KERAS_PROBES.get(name, _none)(keras_images))
     output_problem = _output_problem(reference)
     for name, probes in ((CALL, call_probes), (KERAS_LAYER, keras_probes)):
@@ -137,10 +135,9 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
         if reason:
             unrunnable.append((name, reason))
             continue
-        groups.append(Group(name, spec.dtype if isinstance(spec, TensorSpec) else "int32" if input_kind == "ids"
-                            else "string", height, width,
+        groups.append(Group(name, spec.dtype if isinstance(spec, TensorSpec) else "string", height, width,
                             _fixed_batch(spec), (name,), ((name, DEFAULT, output_tensor(name)),), probes,
-                            input_kind=input_kind))
+                            input_kind=input_kind, feed=_token_feed(spec) if input_kind == "tokens" else ()))
     return Plan(directory, (TagSetPlan(meta.tags, tuple(groups), tuple(unrunnable)),), loader="tf2")
 
 
@@ -191,21 +188,19 @@ def _resizable(spec) -> bool:
 
 
 def _input_kind(kind: str, spec):
-    """``image``, ``text`` (a batch of strings), ``ids`` (a dict of token ids) or None (nothing to feed)."""
+    """What the worker feeds: ``image``, ``text`` (strings), ``tokens`` (a dict of token ids) or None."""
     if kind == "image":
         return "image"
     if kind == "text" and _is_string_vector(spec):
         return "text"
-    if kind == "text" and isinstance(spec, StructDict) and spec.items and all(
+    if kind == "text" and isinstance(spec, StructDict) and all(
             isinstance(v, TensorSpec) and v.shape is not None and len(v.shape) == 2 for _, v in spec.items):
-        return "ids"
+        return "tokens"
     return None
 
 
-def _seq_length(spec) -> int:
-    """The sequence length an encoder's token ids are fed at: its traced one, or DEFAULT_SEQ_LENGTH."""
-    known = {v.shape[1] for _, v in spec.items if v.shape[1] is not None}
-    return known.pop() if len(known) == 1 else DEFAULT_SEQ_LENGTH
+def _token_feed(spec) -> tuple:
+    return tuple((key, value.dtype, value.shape[1] or 0) for key, value in spec.items)
 
 
 def _is_string_vector(spec) -> bool:

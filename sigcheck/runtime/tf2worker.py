@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from ..probes import KERAS, KERAS_TRAINABLE, TF2_TOKENIZE
-from . import batches, strings
+from . import batches, strings, tokens
 from .paths import tensorflow_path
 from .tf2plan import output_tensor
 from .worker import _describe, _stop_at_bounds, _unregistered, emit
@@ -48,10 +48,10 @@ def observe_tf2(tf, plan, out_dir: str) -> tuple:
             records = []
             for probe in group.probes:
                 size = tuple(probe.size) or (group.height, group.width)
-                key = (group.input_kind,) if group.input_kind in ("text", "ids") else size
+                key = (group.input_kind,) if group.input_kind in ("text", "tokens") else size
                 if key not in inputs:
-                    inputs[key] = strings.make_strings() if group.input_kind == "text" else \
-                        None if group.input_kind == "ids" else batches.make_images(*size, seed=plan.seed)
+                    inputs[key] = strings.make_strings() if group.input_kind == "text" else () \
+                        if group.input_kind == "tokens" else batches.make_images(*size, seed=plan.seed)
                 emit("probe", tags=list(tag_plan.tags), probe=probe.name, images=len(probe.images) * probe.runs)
                 runner = RUNNERS.get(probe.name, _call_probe)
                 records.append(runner(tf, model, group, probe, _data(group, probe, inputs[key]),
@@ -76,8 +76,8 @@ def _load(tf, path: str, entry: dict):
 def _data(group, probe, inputs):
     if group.input_kind == "text":
         return strings.batch(inputs, probe.images)
-    if group.input_kind == "ids":
-        return strings.token_ids(probe.images, group.height)
+    if group.input_kind == "tokens":
+        return tokens.batch(group.feed, probe.images)
     return batches.batch(inputs, probe.images, probe.scale, {"bfloat16": "float32"}.get(group.input_dtype,
                                                                                       group.input_dtype))
 
@@ -110,7 +110,7 @@ def _call_probe(tf, model, group, probe, data, prefix, arrays) -> dict:
 
 def _forward(tf, model, data, positional, kwargs, fixed_batch: int, exact: bool):
     """One call; a model traced for a fixed batch size gets the batch in chunks unless ``exact``."""
-    if isinstance(data, dict):  # an encoder's token ids
+    if isinstance(data, dict):
         return model({k: tf.constant(v) for k, v in data.items()}, *positional, **kwargs)
     if exact or not fixed_batch or len(data) == fixed_batch or len(data) % fixed_batch:
         return model(tf.constant(data), *positional, **kwargs)
@@ -157,6 +157,7 @@ def _keras_probe(trainable: bool):
     def run(tf, model, group, probe, data, prefix, arrays) -> dict:
         """hub.KerasLayer(model) in a functional Keras model of tensorflow_hub's Keras, one batch."""
         record = _record(probe)
+        record["details"] = {"input": INPUTS.get(group.input_kind, group.input_kind)}
         started = time.perf_counter()
         try:
             from tensorflow_hub import keras_layer
@@ -165,19 +166,20 @@ def _keras_probe(trainable: bool):
             layer = keras_layer.KerasLayer(model, trainable=trainable)
             if group.input_kind == "text":
                 inputs = keras.Input(shape=(), dtype=tf.string)
-            elif group.input_kind == "ids":
-                inputs = {k: keras.Input(shape=(group.height,), dtype=tf.int32) for k in data}
-                data = {k: tf.constant(v) for k, v in data.items()}
+            elif group.input_kind == "tokens":
+                inputs = {key: keras.Input(shape=(length or None,), dtype=dtype) for key, dtype, length in group.feed}
             else:
                 inputs = keras.Input(shape=(group.height, group.width, 3), dtype=group.input_dtype)
             wrapped = keras.Model(inputs, layer(inputs))
-            result = wrapped(data if isinstance(data, dict) else tf.constant(data))
+            result = wrapped({k: tf.constant(v) for k, v in data.items()} if isinstance(data, dict)
+                             else tf.constant(data))
         except Exception as exc:  # noqa: BLE001 - what the consumer would see
             _stop_at_bounds(tf, exc)
             record["error"] = _describe(exc)
             return record
         variables = list(getattr(model, "variables", None) or ())
         record["details"] = {
+            **record["details"],
             "keras": f"{keras.__name__} {getattr(keras, '__version__', '')}".strip(),
             "weights": len(layer.weights), "trainable_weights": len(layer.trainable_weights),
             "trainable_variables": sum(1 for v in variables if v.trainable),
@@ -209,6 +211,7 @@ def _tokenize_probe(tf, model, group, probe, data, prefix, arrays) -> dict:
     return record
 
 
+INPUTS = {"image": "images", "text": "strings", "tokens": "token-id dicts"}  # what a batch holds, for messages
 # probe name -> fn(tf, model, group, probe, data, prefix, arrays) -> record; other probes call __call__.
 RUNNERS = {
     TF2_TOKENIZE: _tokenize_probe,
