@@ -454,7 +454,8 @@ def test_the_conformant_module_passes_every_static_rule():
             continue
         assert_passes(rule.code, text_conformant_for(rule.code) if "tf1-hub" in rule.formats else tf2_module())
     for rule in STATIC:
-        if "tf2-saved-model" in rule.formats and rule.code not in ("HUB107", "SEC601") + _TF2_TEXT_ONLY:
+        # (OUT405 judges a TF2 model's output dropout only by running it: statically it skips)
+        if "tf2-saved-model" in rule.formats and rule.code not in ("HUB107", "SEC601", "OUT405") + _TF2_TEXT_ONLY:
             assert_passes(rule.code, tf2_module())
     for code, facts in (("TXT751", _TF2_EMBEDDING), ("TXT752", _PREPROCESSOR), ("TXT753", _ENCODER)):
         assert_passes(code, facts)
