@@ -97,7 +97,16 @@ KERAS_TRAINABLE = "keras-trainable"  # the same with trainable=True: which train
 TF2_CALL = "__call__"
 TF2_KERAS_LAYER = "hub.KerasLayer"
 
+# TF2 text models: an embedding's or a preprocessor's __call__ runs the text probes above (TEXT_SIZES, TEXT_ALL,
+# TEXT_REPEAT, with training=False when it takes training); these are the text probes only TF2 has.
+TF2_TRAINING = "tf2-training"  # the repeated sentences once with training=True: a preprocessor ignores it
+TF2_TOKENIZE = "tf2-tokenize"  # a preprocessor's tokenize sub-callable on every synthetic string
+TF2_IDS = "tf2-ids"  # one probe "tf2-ids-B" per batch size B: an encoder's __call__ on synthetic token ids
+
 for _kind in (
+    ProbeKind(TF2_TRAINING, "tf2", INFERENCE, "the repeated sentences with training=True (a preprocessor)"),
+    ProbeKind(TF2_TOKENIZE, "tf2", INFERENCE, "a preprocessor's tokenize on every synthetic string"),
+    ProbeKind(TF2_IDS, "tf2", INFERENCE, "an encoder's __call__ on synthetic token ids at each batch size B"),
     ProbeKind(RESIZED, "tf2", INFERENCE, "__call__ at a second image size when H and W are unknown"),
     ProbeKind(KERAS, "tf2", INFERENCE, "hub.KerasLayer(model) in a Keras model runs one batch"),
     ProbeKind(KERAS_TRAINABLE, "tf2", INFERENCE, "hub.KerasLayer(model, trainable=True): its trainable weights"),
@@ -127,14 +136,14 @@ def ordered(needs) -> tuple:
 
 
 def size_probe(batch: int, kind: str = SIZES) -> str:
-    """The name of the SIZES (or TEXT_SIZES) probe at batch size ``batch``."""
+    """The name of the SIZES (or TEXT_SIZES, TF2_IDS) probe at batch size ``batch``."""
     return f"{kind}-{batch}"
 
 
 def kind_of(probe_name: str) -> str:
     """The catalogue name a probe in the observations belongs to (``size-5`` -> ``size``)."""
     head, _, tail = probe_name.rpartition("-")
-    return head if head in (SIZES, TEXT_SIZES) and tail.isdigit() else probe_name
+    return head if head in (SIZES, TEXT_SIZES, TF2_IDS) and tail.isdigit() else probe_name
 
 
 # The marker a runtime reason starts with when a signature was not run for a

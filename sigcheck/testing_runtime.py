@@ -28,6 +28,12 @@ models then see indices into ``runtime.strings.NAMES`` and ``Batch.labels``
 name the strings ("empty", "long", ...).  Another input kind (TF2 ``__call__``)
 can reuse ``observations_of(plan, ...)`` as long as its plan has groups of
 probes with input indices.
+
+A TF2 text preprocessor's or encoder's ``__call__`` returns a dict: each key
+then gets its traced dtype and shape (batch filled in, an unknown length 4;
+``shapes`` overrides by key) and the values a model returns for it when the
+model returns a dict (zeros otherwise); the ``tf2-tokenize`` probe reports one
+int32 ragged row per string unless ``details`` says otherwise.
 """
 
 from __future__ import annotations
@@ -37,9 +43,9 @@ from typing import Callable, Mapping, Optional
 
 import numpy as np
 
-from .facts.objects import TensorSpec
+from .facts.objects import StructDict, TensorSpec
 from .facts.tf2 import TF2_SAVED_MODEL, call_traces, module_format, object_graph, tf2_kind
-from .probes import CATALOGUE, KERAS, KERAS_TRAINABLE, TF2_CALL, TF2_KERAS_LAYER
+from .probes import CATALOGUE, KERAS, KERAS_TRAINABLE, TF2_CALL, TF2_KERAS_LAYER, TF2_TOKENIZE, TF2_TRAINING
 from .runtime import batches, strings
 from .runtime.observations import Observations, ProbeResult, Run, TagSetRun
 from .runtime.plan import make_plan
@@ -171,7 +177,11 @@ def observe(facts, model: Model = features, *, needs=tuple(CATALOGUE), batch_siz
                      max_batch_bytes=max_batch_bytes, needs=needs)
     declared = _declared_outputs(facts)
     failures.setdefault("details", _keras_details(facts))
-    return observations_of(plan, model, declared, **failures)
+    observations = observations_of(plan, model, declared, **failures)
+    structure = _call_dict(facts)
+    if structure is None:
+        return observations
+    return _with_dict_outputs(observations, structure, model, dict(failures.get("shapes") or {}))
 
 
 def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optional[Mapping] = None,
@@ -220,7 +230,8 @@ def _probe(tags, group, probe, model, declared, error, shapes, details) -> Probe
         n = _width(declared.get(next(iter(defaults), None)))
         batch = Batch(tags, probe.name, index, probe.images, probe.scale, n, labels,
                       tuple(probe.size) or (group.height, group.width), probe.training)
-        values = np.asarray(model(batch), np.float64)
+        made = model(batch)  # a dict for a TF2 model returning one: _with_dict_outputs reads it
+        values = np.asarray(np.zeros((count, n)) if isinstance(made, dict) else made, np.float64)
         run_shapes, finite, kept = {}, {}, {}
         for tensor, key in keys.items():
             if tensor in defaults:
@@ -260,3 +271,52 @@ def _keras_details(facts) -> dict:
 def _width(shape) -> int:
     return shape[1] if shape and len(shape) == 2 and shape[1] else FEATURES
 
+
+
+def _call_dict(facts):
+    """The dict a TF2 text model's ``__call__`` returns (its first trace's), or None."""
+    if module_format(facts) != TF2_SAVED_MODEL:
+        return None
+    output = next((t.outputs for t in call_traces(facts) or ()), None)
+    return output if isinstance(output, StructDict) else None
+
+
+def _with_dict_outputs(observations: Observations, structure: StructDict, model: Model, shapes: dict):
+    """``observations`` whose __call__ runs return ``structure``'s keys (see the module docstring)."""
+    from dataclasses import replace
+
+    tag_sets = []
+    for run in observations.tag_sets:
+        probes = dict(run.probes)
+        group = probes.get(TF2_CALL)
+        if group is not None:
+            probes[TF2_CALL] = {name: _dict_probe(p, structure, model, shapes, run.tags) for name, p in group.items()}
+        tag_sets.append(replace(run, probes=probes))
+    return replace(observations, tag_sets=tuple(tag_sets))
+
+
+def _dict_probe(probe: ProbeResult, structure: StructDict, model: Model, shapes: dict, tags) -> ProbeResult:
+    from dataclasses import replace
+
+    count = len(probe.images)
+    if probe.name == TF2_TOKENIZE and not probe.error:
+        found = {"type": "RaggedTensor", "dtype": "int32", "ragged_rank": 1, "rows": count, **probe.details}
+        return replace(probe, details=found)
+    tensor = output_tensor(TF2_CALL)
+    runs = []
+    for index, run in enumerate(probe.runs):
+        batch = Batch(tags, probe.name, index, probe.images, probe.scale, 0, probe.labels,
+                      training=probe.name == TF2_TRAINING)
+        made = model(batch)
+        given = made if isinstance(made, dict) else {}
+        run_shapes, values, dtypes, finite = {}, {}, {}, {}
+        for key, spec in structure.items:
+            if not isinstance(spec, TensorSpec):
+                continue
+            shape = tuple(shapes[key](count)) if key in shapes else tuple(
+                count if i == 0 else (d or 4) for i, d in enumerate(spec.shape or ()))
+            name = f"{tensor}/{key}"
+            values[name] = np.asarray(given.get(key, np.zeros(shape)), np.float64)
+            run_shapes[name], dtypes[name], finite[name] = shape, spec.dtype, True
+        runs.append(Run(run_shapes, finite, values, dtypes))
+    return replace(probe, runs=tuple(runs))

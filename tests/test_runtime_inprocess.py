@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from sigcheck.api import runtime_settings
@@ -479,3 +480,70 @@ def test_adding_a_runtime_rule_is_a_toml_entry_and_a_check(tmp_path, monkeypatch
         assert _without_cases(rules) == ["RUN599"]
     finally:
         sigcheck.rules.load_rules.cache_clear()
+
+
+# --- TF2 text models: TXT711-TXT715 on an embedding's __call__, TXT756-TXT758 -------------
+from sigcheck.facts.objects import SavedObject, StructDict, TypeSpec  # noqa: E402
+
+_TEXTS = tensor_spec("texts", "string", (None,))
+_KEYS = ("input_mask", "input_type_ids", "input_word_ids")
+_IDS = StructDict(tuple((k, tensor_spec(k, "int32", (None, 4))) for k in _KEYS))
+_TOKENIZE = SavedObject(8, "function", concrete_functions=("tok",))
+
+
+def _text_model(inputs, outputs, *, training=(None,), tokenize=False):
+    traces = tuple(trace(f"c{i}", inputs, *(() if t is None else (t,)), outputs=outputs)
+                   for i, t in enumerate(training))
+    extra = dict(extra_nodes=(_TOKENIZE,), extra_children=(("tokenize", 8),),
+                 extra_traces=(trace("tok", _TEXTS, outputs=TypeSpec("ragged", "int32", (None, None), 1)),)) \
+        if tokenize else {}
+    return tf2_module(call_traces=traces, variables=None, trainable=None, losses=(), **extra)
+
+
+TF2_EMBEDDING = _text_model(_TEXTS, tensor_spec(shape=(None, 8)))
+TF2_PREPROCESSOR = _text_model(_TEXTS, _IDS, training=(False, True), tokenize=True)
+TF2_ENCODER = _text_model(_IDS, StructDict((("default", tensor_spec(shape=(None, 8))),
+                                            ("pooled_output", tensor_spec(shape=(None, 8))),
+                                            ("sequence_output", tensor_spec(shape=(None, 4, 8))))))
+
+
+def test_tf2_text_embedding_is_judged_by_the_tf1_text_runtime_rules():
+    check("TXT711", TF2_EMBEDDING)(passes="runs for B=1, 2, 5, 10 on every synthetic string")
+    check("TXT712", TF2_EMBEDDING, model=nan_for("empty"))(fail="NaN or Inf for empty")
+    check("TXT714", TF2_EMBEDDING, model=random_each_run)(fail="randomness is active")
+    check("TXT715", TF2_EMBEDDING, model=constant)(fail="the embedding ignores its input")
+    check("TXT711", TF2_PREPROCESSOR)(skip="its API: preprocessor; see TXT756-TXT758")
+
+
+def test_tf2_preprocessor_inference_passes_and_ignores_training():
+    check("TXT756", TF2_PREPROCESSOR)(passes="int32 [B, 4] tensors and training=True gives the same tensors")
+    check("TXT756", TF2_EMBEDDING)(skip="its API: embedding")
+
+
+def _masked_when_training(batch):
+    return {"input_word_ids": np.full((len(batch.images), 4), 0.0 if batch.training else 3.0)}
+
+
+def test_tf2_preprocessor_inference_fails_when_training_changes_outputs_or_shapes_differ():
+    check("TXT756", TF2_PREPROCESSOR, model=_masked_when_training)(fail="training=True changes input_word_ids")
+    check("TXT756", TF2_PREPROCESSOR, shapes={"input_mask": lambda b: (b, 6)})(fail="different seq_lengths [4, 6]")
+    check("TXT756", TF2_PREPROCESSOR, shapes={"input_word_ids": lambda b: (1, 4)})(fail="expected int32 [B, seq_length]")
+    check("TXT756", TF2_PREPROCESSOR, probe_errors={"text-all": "InvalidArgumentError: empty"})(
+        fail="failed on long, out-of-vocabulary")
+
+
+def test_tf2_encoder_inference_on_synthetic_token_ids():
+    check("TXT757", TF2_ENCODER)(passes="synthetic token ids at B=1, 2, 5 give 'default' float32 [B, dim]")
+    check("TXT757", TF2_ENCODER, shapes={"default": lambda b: (max(1, b - 1), 8)})(
+        fail="'default' is float32 [1, 8], expected float32 [B, dim]")
+    check("TXT757", TF2_ENCODER, shapes={"sequence_output": lambda b: (b, 8)})(fail="[B, seq_length, dim]")
+    check("TXT757", TF2_ENCODER, probe_errors={"tf2-ids-2": "InvalidArgumentError: indices"})(fail="B=2: failed")
+    check("TXT757", TF2_PREPROCESSOR)(skip="its API: preprocessor")
+
+
+def test_tf2_tokenize_inference_wants_one_int32_ragged_row_per_string():
+    check("TXT758", TF2_PREPROCESSOR)(passes="int32 RaggedTensor (ragged rank 1) with one row per string")
+    check("TXT758", TF2_PREPROCESSOR, details={"tf2-tokenize": {"rows": 9}})(fail="9 rows) for 10 strings")
+    check("TXT758", TF2_PREPROCESSOR, details={"tf2-tokenize": {"type": "EagerTensor", "ragged_rank": 0}})(
+        fail="a EagerTensor of int32")
+    check("TXT758", TF2_PREPROCESSOR, probe_errors={"tf2-tokenize": "UnicodeDecodeError"})(fail="tokenize fails")

@@ -92,10 +92,43 @@ def observe(path: str, kind: str, dtype: str) -> dict:
     if kind == "image" and not seen["RSM801"]:
         seen.update(image_runtime(obj, dtype))
     # a named sub-callable (a restored tf.function other than the API's own) that cannot be called
-    callables = [getattr(obj, name) for name in dir(obj) if name not in RESERVED and not name.startswith("_")]
-    seen["RSM806"] = any(fails(lambda fn=fn: fn(batch("text", 3, "string"))) for fn in callables
-                         if callable(fn) and hasattr(fn, "concrete_functions"))
+    callables = {name: getattr(obj, name) for name in dir(obj) if name not in RESERVED and not name.startswith("_")}
+    seen["RSM806"] = any(fails(lambda name=name, fn=fn: call_sub_callable(obj, name, fn))
+                         for name, fn in callables.items() if callable(fn) and hasattr(fn, "concrete_functions"))
+    if "bert_pack_inputs" in callables and "tokenize" in callables:
+        seen["TXT755"] = packs_badly(obj)
     return seen
+
+
+def call_sub_callable(obj, name: str, fn):
+    """A sub-callable called as its API says: bert_pack_inputs packs tokenize's results, others take strings."""
+    texts = batch("text", 3, "string")
+    if name == "bert_pack_inputs" and hasattr(obj, "tokenize"):
+        return fn([ragged_tokens(obj, texts)])
+    return fn(texts)
+
+
+def ragged_tokens(obj, texts):
+    """Token ids as bert_pack_inputs takes them: an int32 RaggedTensor with one row per string, like a
+    conformant tokenize's (made here, so that a broken tokenize stays TXT754's and TXT758's problem)."""
+    return tf.ragged.constant([[1 + (i + j) % 5 for j in range(1 + i)] for i in range(len(texts))], dtype=tf.int32)
+
+
+def packs_badly(obj) -> bool:
+    """bert_pack_inputs, as a tf.data pipeline calls it (one and two segments, with and without
+    seq_length), does not give a dict of int32 [batch, seq_length] tensors, or holds variables."""
+    tokens = ragged_tokens(obj, batch("text", 3, "string"))
+    for segments in ([tokens], [tokens, tokens]):
+        for kw, length in (({}, None), ({"seq_length": 8}, 8)):
+            try:
+                packed = obj.bert_pack_inputs(segments, **kw)
+            except Exception:  # the client's refusal, whatever its type
+                return True
+            if not isinstance(packed, dict) or any(
+                    t.dtype != tf.int32 or t.shape.rank != 2 or t.shape[0] != 3 or length and t.shape[1] != length
+                    for t in packed.values()):
+                return True
+    return any(f.variables for f in obj.bert_pack_inputs.concrete_functions)
 
 
 def inference(obj, images):

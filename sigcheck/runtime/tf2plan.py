@@ -34,9 +34,16 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..facts.objects import StructDict, TensorSpec, describe
+<<<<<<< HEAD
 from ..facts.tf2 import call_traces, single_input, tf2_kind
 from ..probes import (ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, TF2_CALL,
                       TF2_KERAS_LAYER, ordered, size_probe)
+=======
+from ..facts.tf2 import call_traces, object_graph, single_input, tf2_kind
+from ..probes import (ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, TEXT_ALL,
+                      TEXT_REPEAT, TEXT_SIZES, TF2_CALL, TF2_IDS, TF2_KERAS_LAYER, TF2_TOKENIZE, TF2_TRAINING, ordered,
+                      size_probe)
+>>>>>>> tf2text
 from . import batches, strings
 from .plan import RANGE_IMAGES, REPEAT_IMAGES, Group, Plan, Probe, TagSetPlan
 
@@ -61,6 +68,7 @@ class TF2Settings:
     training: Optional[bool]  # False when a trace takes `training` (pass it), None when none does
     arguments: tuple  # other Python arguments of the traces: (("", positional value), (keyword, value), ...)
     resizable: bool  # the model takes images of any height and width
+    tokenize: bool = False  # the root has a tokenize sub-callable (a preprocessor)
 
 
 def _call(name, images, settings, *, training=None, **kw) -> Probe:
@@ -84,7 +92,21 @@ TF2_PROBES = {
         if s.training is not None else [],
         RESIZED: lambda s: [_call(RESIZED, REPEAT_IMAGES, s, size=SECOND_SIZE)] if s.resizable else [],
     },
-    "text": {},  # the TF2 text probes come here
+    # a text embedding's or preprocessor's strings (Probe.images index strings.NAMES), every output kept
+    "text": {
+        TEXT_SIZES: lambda s: [_call(size_probe(b, TEXT_SIZES), (i % len(strings.NAMES) for i in range(b)), s,
+                                     exact=True, keep_all=True) for b in s.batch_sizes],
+        TEXT_ALL: lambda s: [_call(TEXT_ALL, reversed(range(len(strings.NAMES))), s, keep_all=True)],
+        TEXT_REPEAT: lambda s: [_call(TEXT_REPEAT, strings.DISTINCT, s, runs=2, keep_all=True)],
+        TF2_TRAINING: lambda s: [_call(TF2_TRAINING, strings.DISTINCT, s, training=True, keep_all=True)]
+        if s.training is not None else [],
+        TF2_TOKENIZE: lambda s: [_call(TF2_TOKENIZE, range(len(strings.NAMES)), s)] if s.tokenize else [],
+    },
+    # an encoder's synthetic token ids (runtime/tokens.py; Probe.images index the rows, strings.NAMES)
+    "tokens": {
+        TF2_IDS: lambda s: [_call(size_probe(b, TF2_IDS), range(b), s, exact=True, keep_all=True)
+                            for b in s.batch_sizes],
+    },
 }
 KERAS_PROBES = {
     KERAS: lambda images: [Probe(KERAS, images)],
@@ -97,6 +119,7 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
     traces = call_traces(facts) or ()
     reference = _reference_trace(traces)
     spec = single_input(reference) if reference is not None else None
+<<<<<<< HEAD
     kind = tf2_kind(facts)
     input_kind = _input_kind(kind, spec)
     settings = TF2Settings(tuple(batch_sizes), dropout_runs,
@@ -105,6 +128,15 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
     keras_inputs = KERAS_STRINGS if input_kind in ("text", "tokens") else KERAS_IMAGES
     wanted = {CALL: _planned(TF2_PROBES.get(input_kind, {}), needs, settings),
               KERAS_LAYER: _planned(KERAS_PROBES, needs, keras_inputs)}
+=======
+    height, width = _size(spec)
+    graph = object_graph(facts)
+    settings = TF2Settings(tuple(batch_sizes), dropout_runs,
+                           False if any(t.training is not None for t in traces) else None,
+                           _arguments(reference), resizable=kind == "image" and _resizable(spec),
+                           tokenize=graph is not None and graph.child(graph.root, "tokenize") is not None)
+    input_kind = _input_kind(kind, spec)
+>>>>>>> tf2text
     groups, unrunnable = [], []
     for name, probes in wanted.items():
         reason = _why_not_run(name, reference, input_kind, probes, _size(spec), max_batch_bytes) if probes else None

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from ..probes import KERAS, KERAS_TRAINABLE
+from ..probes import KERAS, KERAS_TRAINABLE, TF2_TOKENIZE
 from . import batches, strings, tokens
 from .paths import tensorflow_path
 from .tf2plan import output_tensor
@@ -129,7 +129,7 @@ def _outputs(tf, group, probe, run, result, prefix, arrays) -> dict:
         value = np.asarray(tensor.numpy()) if hasattr(tensor, "numpy") else np.asarray(tensor)
         outputs[name] = {"shape": list(value.shape), "dtype": _dtype(tensor, value),
                          "finite": bool(np.all(np.isfinite(value))) if value.dtype.kind in "fc" else True}
-        if single and value.dtype.kind in "biufc":
+        if (single or probe.keep_all) and value.dtype.kind in "biufc":
             arrays[f"{prefix}/{probe.name}/{run}/{name}"] = np.asarray(value, dtype=np.float64)
     return outputs
 
@@ -191,9 +191,34 @@ def _keras_probe(trainable: bool):
     return run
 
 
+<<<<<<< HEAD
 INPUTS = {"image": "images", "text": "strings", "tokens": "rows of token ids"}  # what a batch holds, for messages
+=======
+def _tokenize_probe(tf, model, group, probe, data, prefix, arrays) -> dict:
+    """``model.tokenize`` on the strings: what it returns (type, dtype, ragged rank, rows) in ``details``."""
+    record = _record(probe)
+    started = time.perf_counter()
+    try:
+        result = model.tokenize(tf.constant(data))
+    except Exception as exc:  # noqa: BLE001 - a failing call is an observation
+        _stop_at_bounds(tf, exc)
+        record["error"] = _describe(exc)
+        return record
+    ragged = isinstance(result, tf.RaggedTensor)
+    dtype = getattr(result, "dtype", None)
+    record["details"] = {"type": type(result).__name__, "dtype": getattr(dtype, "name", str(dtype)),
+                         "ragged_rank": int(result.ragged_rank) if ragged else 0,
+                         "rows": int(result.nrows()) if ragged else int(result.shape[0] or 0)
+                         if tf.is_tensor(result) and result.shape.rank else -1}
+    record["runs"].append({"outputs": {}, "seconds": round(time.perf_counter() - started, 4)})
+    return record
+
+
+INPUTS = {"image": "images", "text": "strings", "tokens": "token-id dicts"}  # what a batch holds, for messages
+>>>>>>> tf2text
 # probe name -> fn(tf, model, group, probe, data, prefix, arrays) -> record; other probes call __call__.
 RUNNERS = {
+    TF2_TOKENIZE: _tokenize_probe,
     KERAS: _keras_probe(trainable=False),
     KERAS_TRAINABLE: _keras_probe(trainable=True),
 }
