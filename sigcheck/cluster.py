@@ -48,6 +48,7 @@ _LOCAL_SETTINGS = {
     "distributed.diagnostics.computations.nframes": 0,
     "distributed.diagnostics.erred-tasks.max-history": 10,
     "distributed.admin.system-monitor.log-length": 120,
+    "distributed.admin.low-level-log-length": 50,
 }
 # What a Dask nanny sets in its workers' environment (distributed.nanny.pre-spawn-environ): right for
 # the Dask worker, which only waits for sigcheck's runtime children, but not for those children, which
