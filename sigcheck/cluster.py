@@ -214,28 +214,52 @@ class DaskCluster:
     def check(self, handles, config: Config, on_report: Callable[[int, Report], None]) -> None:
         from distributed import as_completed
 
-        window = max(16, 2 * sum(self.client.nthreads().values()))
-        todo = iter(enumerate(handles))
+        threads = sum(self.client.nthreads().values())
         scan = uuid.uuid4().hex[:8]
-        pending = {}
         running = as_completed()
 
-        def submit(index: int, handle: str) -> None:
-            future = self.client.submit(check_on_worker, self._where(handle), config, config.cache_dir,
-                                        key=f"sigcheck-{scan}-{index}", pure=False)
-            pending[future.key] = (index, handle)
-            running.add(future)
+        def submit(chunk: list) -> list:
+            futures = self.client.map(check_on_worker, [self._where(handle) for _, handle in chunk],
+                                      config=config, cache_dir=config.cache_dir, pure=False,
+                                      key=[f"sigcheck-{scan}-{index}" for index, _ in chunk])
+            running.update(futures)
+            return [future.key for future in futures]
 
-        for index, handle in islice(todo, window):
-            submit(index, handle)
+        window = Window(enumerate(handles), submit, size=max(16, 2 * threads))
+        window.fill()
         for future in running:
-            index, handle = pending.pop(future.key)
+            index, handle = window.done(future.key)
             report = replace(_report_of(future, handle, config), module=handle)
             future.release()
             on_report(index, report)
-            following = next(todo, None)
-            if following is not None:
-                submit(*following)
+            window.fill()
+
+
+class Window:
+    """The modules in flight on the cluster: at most ``size``, submitted ``size // 4`` or more at a time.
+
+    Submitting a module at a time costs the scheduler one graph update each, and it keeps a little of
+    every update for the length of the scan (span metadata, events); a batch keeps at least 3/4 of the
+    window (1.5 modules per worker thread) queued while it waits to be refilled."""
+
+    def __init__(self, todo, submit: Callable[[list], list], *, size: int):
+        self._todo = iter(todo)
+        self._submit = submit  # items -> their keys, in order
+        self.size = size
+        self.batch = max(1, size // 4)
+        self.pending = {}
+
+    def fill(self) -> None:
+        room = self.size - len(self.pending)
+        if room < self.batch:
+            return
+        chunk = list(islice(self._todo, room))
+        if chunk:
+            self.pending.update(zip(self._submit(chunk), chunk))
+
+    def done(self, key):
+        """The item of a finished key."""
+        return self.pending.pop(key)
 
 
 def _report_of(future, handle: str, config: Config) -> Report:
