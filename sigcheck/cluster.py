@@ -13,9 +13,11 @@ module is reported as could-not-complete.  ``local`` clusters are configured so
 (``distributed.scheduler.allowed-failures = 1``); a scheduler of your own
 should be started with ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1``.
 
-Modules are submitted a window at a time, and each result is released as soon
-as it is handed on, so neither the client nor the scheduler holds more than a
-few reports whatever the size of the scan.
+Modules are submitted a batch at a time into a bounded window (cluster.Window),
+and each result is released as soon as it is handed on, so neither the client
+nor the scheduler holds more than a few reports whatever the size of the scan;
+Dask's in-memory logs (events, transitions, recent messages) are kept short, so
+that what they remember of each module does not add up over a long scan.
 """
 
 from __future__ import annotations
@@ -43,13 +45,18 @@ _LOCAL_SETTINGS = {
     "distributed.admin.tick.interval": "500ms",
     # The client process hosts the scheduler: keep its histories short, so that it does not grow
     # with the number of modules (or the length of the scan) -- one computation, a minute of
-    # system-monitor samples, no source code captured per submitted module.
+    # system-monitor samples, no source code captured per submitted module, and 50 entries (not 1000)
+    # in each event topic, the transition log and every stream's recent-message log: the update-graph
+    # events and messages were ~4 KB a module, up to the 1000th.
     "distributed.diagnostics.computations.max-history": 1,
     "distributed.diagnostics.computations.nframes": 0,
     "distributed.diagnostics.erred-tasks.max-history": 10,
     "distributed.admin.system-monitor.log-length": 120,
     "distributed.admin.low-level-log-length": 50,
 }
+# The client's own logs (its recent messages to the scheduler: the submitted graphs), wherever the
+# scheduler runs; Dask's default keeps 1000 of them.
+_CLIENT_SETTINGS = {"distributed.admin.low-level-log-length": 50}
 # What a Dask nanny sets in its workers' environment (distributed.nanny.pre-spawn-environ): right for
 # the Dask worker, which only waits for sigcheck's runtime children, but not for those children, which
 # run TensorFlow: they get the scan's own environment, as the children of ``--jobs`` do.
@@ -167,7 +174,7 @@ class DaskCluster:
             import distributed
         except ImportError:
             raise UsageError(_IMPORT_HINT) from None
-        with dask.config.set(_LOCAL_SETTINGS if self.kind == LOCAL else {}):
+        with dask.config.set(_LOCAL_SETTINGS if self.kind == LOCAL else _CLIENT_SETTINGS):
             if self.kind == LOCAL:
                 # The plugin comes with each worker, so TensorFlow imports while the cluster starts.
                 self._cluster = distributed.LocalCluster(
