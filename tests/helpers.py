@@ -131,24 +131,34 @@ def stale_snapshots(kind: str, names) -> list:
     return sorted(p.name for p in folder.glob("*.json") if p.stem not in set(names)) if folder.is_dir() else []
 
 
-def run_sigcheck_inprocess(*args, cwd=None) -> Run:
-    """``sigcheck ARGS`` through ``cli.main`` in this process: for tests of what a
-    format prints (pure rendering), where a fresh interpreter only adds start-up time.
-    ``tensorflow_imported`` is meaningless here (another test may have imported it)."""
+def run_sigcheck_inprocess(*args, cwd=None, env=None) -> Run:
+    """``sigcheck ARGS`` through ``cli.main`` in this process, with the subprocess runner's
+    environment (``NO_COLOR=1``, ``COLUMNS=120``, plus ``env``; ``TMPDIR`` also for ``tempfile``)
+    and working directory: for
+    runs that import no TensorFlow (static checks, usage errors, rules, explain, rendering),
+    where a fresh interpreter only adds start-up time.  ``tensorflow_imported`` is
+    meaningless here (another test may have imported it): tests of what a run imports use
+    ``run_sigcheck``."""
     import contextlib
     import io
 
     from sigcheck.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    previous = os.getcwd()
+    previous, saved, saved_tempdir = os.getcwd(), dict(os.environ), tempfile.tempdir
+    os.environ.update({"NO_COLOR": "1", "COLUMNS": "120", **{k: str(v) for k, v in (env or {}).items()}})
     os.chdir(cwd or os.environ.get("SIGCHECK_TEST_CWD") or tempfile.gettempdir())
+    if env and "TMPDIR" in env:  # tempfile read TMPDIR once, when this process first asked
+        tempfile.tempdir = str(env["TMPDIR"])
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 code = main([str(a) for a in args])
             except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 2
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     finally:
         os.chdir(previous)
+        tempfile.tempdir = saved_tempdir
+        os.environ.clear()
+        os.environ.update(saved)
     return Run(code, out.getvalue(), err.getvalue(), False)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import sigcheck
-from helpers import run_sigcheck
+from helpers import run_sigcheck_inprocess
 from sigcheck import Config, ConfigError, Report, check, check_many, scan
 from sigcheck.rules import load_rules
 
@@ -40,7 +40,7 @@ def test_report_is_easy_to_use(modules):
     assert failing == [("IMG302", "default"), ("IMG302", "image_feature_vector")]
     document = report.to_dict()
     assert document["schema"] == "sigcheck-report/1" and document["verdict"] == "fail"
-    assert json.loads(report.to_json_text()) == document == run_sigcheck("--static", "--format", "json", path).json
+    assert json.loads(report.to_json_text()) == document == run_sigcheck_inprocess("--static", "--format", "json", path).json
     assert report.facts == document["facts"] and report.facts["image_size"]["height"] > 0
     assert check(modules.build("fv-conformant"), static=True).ok
 
@@ -70,7 +70,7 @@ def test_keyword_options_are_validated_like_the_cli(modules):
         assert raised.value.exit_code == 2 and "\n" not in str(raised.value), why
     with pytest.raises(ConfigError, match="leaves nothing to check"):
         Config(select="OUT40", ignore="OUT4")
-    cli = run_sigcheck("--static", "--select", "IMG", "--ignore", "IMG", path)
+    cli = run_sigcheck_inprocess("--static", "--select", "IMG", "--ignore", "IMG", path)
     assert cli.returncode == 2 and cli.error_lines == [
         "sigcheck: error: no rule selected: select IMG minus ignore IMG leaves nothing to check"]
 

@@ -15,7 +15,7 @@ from types import MappingProxyType
 import pytest
 
 import sigcheck.cache
-from helpers import run_sigcheck
+from helpers import run_sigcheck_inprocess
 from sigcheck.api import check
 from sigcheck.cache import ReportCache, content_digest, default_cache_dir
 from sigcheck.config import Config, load_config
@@ -120,7 +120,7 @@ def test_scan_uses_the_cache_and_misses_after_a_file_or_option_change(module, mo
     shutil.move(module, root / "a")
     shutil.copytree(modules.build("img302-uint8-input"), root / "b")
     cache = tmp_path / "cache"
-    first = run_sigcheck("scan", root, "--static", "--format", "json", "--cache", cache)
+    first = run_sigcheck_inprocess("scan", root, "--static", "--format", "json", "--cache", cache)
     assert first.returncode == 1 and len(entries(cache)) == 2
     # A hit is the stored report, whatever it says: mark one to see it come back.
     for path in entries(cache):
@@ -128,23 +128,23 @@ def test_scan_uses_the_cache_and_misses_after_a_file_or_option_change(module, mo
         if entry["report"]["module"].endswith("a"):
             entry["report"]["results"][0]["message"] = "from the cache"
             json.dump(entry, open(path, "w"))
-    second = run_sigcheck("scan", root, "--static", "--format", "json", "--cache", cache)
+    second = run_sigcheck_inprocess("scan", root, "--static", "--format", "json", "--cache", cache)
     assert second.json["reports"][0]["results"][0]["message"] == "from the cache"
     assert [r["verdict"] for r in second.json["reports"]] == ["pass", "fail"]
     # An option change is a miss for every module, a file change for that module.
-    assert "from the cache" not in run_sigcheck("scan", root, "--static", "--format", "json", "--cache", cache,
+    assert "from the cache" not in run_sigcheck_inprocess("scan", root, "--static", "--format", "json", "--cache", cache,
                                                 "--ignore", "IMG307").stdout
     assert len(entries(cache)) == 4
     with open(root / "a" / "saved_model.pb", "ab") as f:
         f.write(b"")  # not a change: same bytes
     os.utime(root / "a" / "saved_model.pb")
-    assert "from the cache" in run_sigcheck("scan", root, "--static", "--format", "json", "--cache", cache).stdout
+    assert "from the cache" in run_sigcheck_inprocess("scan", root, "--static", "--format", "json", "--cache", cache).stdout
     (root / "a" / "assets").mkdir()
     (root / "a" / "assets" / "labels.txt").write_text("cat\n")
-    third = run_sigcheck("scan", root, "--static", "--format", "json", "--cache", cache)
+    third = run_sigcheck_inprocess("scan", root, "--static", "--format", "json", "--cache", cache)
     assert "from the cache" not in third.stdout and len(entries(cache)) == 5
     # One module checked directly shares the entries.
-    single = run_sigcheck(root / "b", "--static", "--format", "json", "--cache", cache)
+    single = run_sigcheck_inprocess(root / "b", "--static", "--format", "json", "--cache", cache)
     assert single.json == second.json["reports"][1] and len(entries(cache)) == 5
 
 
@@ -152,11 +152,11 @@ def test_no_cache_unless_asked_and_the_default_directory_is_the_user_cache(modul
     home = tmp_path / "home"
     home.mkdir()
     env = {"HOME": str(home), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
-    assert run_sigcheck(module, module, "--static", env=env).returncode == 0
+    assert run_sigcheck_inprocess(module, module, "--static", env=env).returncode == 0
     assert os.listdir(home) == [] and not (tmp_path / "xdg").exists()
-    assert run_sigcheck(module, "--static", "--cache", env=env).returncode == 0
+    assert run_sigcheck_inprocess(module, "--static", "--cache", env=env).returncode == 0
     assert len(entries(tmp_path / "xdg" / "sigcheck" / "reports")) == 1
-    no_cache = run_sigcheck(module, "--static", "--cache", "--no-cache", env={**env, "XDG_CACHE_HOME": str(home)})
+    no_cache = run_sigcheck_inprocess(module, "--static", "--cache", "--no-cache", env={**env, "XDG_CACHE_HOME": str(home)})
     assert no_cache.returncode == 0
     assert os.listdir(home) == []
 

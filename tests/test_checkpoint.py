@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import rule_verdicts, run_sigcheck
+from helpers import rule_verdicts, run_sigcheck, run_sigcheck_inprocess
 from sigcheck.facts.checkpoint import CheckpointError, parse_index, read_index, snappy_decompress
 
 REALWORLD = ("deepmind-research__DM21", "deepmind-research__DM21m", "deepmind-research__DM21mc",
@@ -82,7 +82,7 @@ def test_snappy_copies_may_overlap_their_output():
 
 
 def test_static_run_compares_the_checkpoint_with_the_graph(modules):
-    report = run_sigcheck("--static", "--format", "json", modules.build("hub105-mismatched-variables")).json
+    report = run_sigcheck_inprocess("--static", "--format", "json", modules.build("hub105-mismatched-variables")).json
     message = next(r["message"] for r in report["results"] if r["rule"] == "HUB105" and r["status"] == "fail")
     assert "TinyNet/conv2/weights is [3, 3, 8, 12] in the graph but [3, 3, 8, 16] in the checkpoint" in message
 

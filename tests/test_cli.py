@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from helpers import rule_verdicts, run_sigcheck
+from helpers import rule_verdicts, run_sigcheck, run_sigcheck_inprocess
 from sigcheck.rules import load_rules
 
 ALL_CODES = [r.code for r in load_rules()]
@@ -25,7 +25,7 @@ def test_conformant_module_rich_report(modules):
 
 
 def test_violations_exit_1_and_show_fail_rows(modules):
-    run = run_sigcheck("--static", modules.build("img302-uint8-input"))
+    run = run_sigcheck_inprocess("--static", modules.build("img302-uint8-input"))
     assert run.returncode == 1
     assert "FAIL" in run.stdout and "IMG302" in run.stdout and "uint8" in run.stdout
     assert run.stdout.rstrip().splitlines()[-1].startswith("FAIL:")
@@ -38,13 +38,13 @@ def test_violations_exit_1_and_show_fail_rows(modules):
 ])
 def test_select_takes_codes_and_prefixes(modules, select, expected):
     args = [a for s in select for a in ("--select", s)]
-    run = run_sigcheck("--static", "--format", "json", *args, modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--static", "--format", "json", *args, modules.build("fv-conformant"))
     assert sorted(rule_verdicts(run.json)) == sorted(expected)
 
 
 def test_ignore_removes_the_violation(modules):
     path = modules.build("img302-uint8-input")
-    run = run_sigcheck("--static", "--format", "json", "--ignore", "IMG30", path)
+    run = run_sigcheck_inprocess("--static", "--format", "json", "--ignore", "IMG30", path)
     assert run.returncode == 0 and run.json["verdict"] == "pass"
     assert not any(code.startswith("IMG30") for code in rule_verdicts(run.json))
 
@@ -53,21 +53,21 @@ def test_fail_on_warning_counts_warnings(modules, tmp_path):
     path = modules.build("img302-uint8-input")
     config = tmp_path / "pyproject.toml"
     config.write_text('[tool.sigcheck]\nseverity = { IMG302 = "warning" }\n')
-    relaxed = run_sigcheck("--static", "--format", "json", "--config", config, path)
+    relaxed = run_sigcheck_inprocess("--static", "--format", "json", "--config", config, path)
     assert relaxed.returncode == 0
     assert rule_verdicts(relaxed.json)["IMG302"] == "warn" and relaxed.json["verdict"] == "pass"
-    strict = run_sigcheck("--static", "--format", "json", "--config", config, "--fail-on", "warning", path)
+    strict = run_sigcheck_inprocess("--static", "--format", "json", "--config", config, "--fail-on", "warning", path)
     assert strict.returncode == 1 and strict.json["verdict"] == "fail"
 
 
 def test_tags_restricts_the_tag_sets_checked(modules):
     path = modules.build("out405-train-output-dropout")
-    run = run_sigcheck("--static", "--format", "json", "--tags", "", path)
+    run = run_sigcheck_inprocess("--static", "--format", "json", "--tags", "", path)
     assert run.returncode == 0
     assert {tuple(r["tags"]) for r in run.json["results"] if r["rule"] == "OUT405"} == {()}
-    train_only = run_sigcheck("--static", "--format", "json", "--tags", "train", "--select", "OUT405", path)
+    train_only = run_sigcheck_inprocess("--static", "--format", "json", "--tags", "train", "--select", "OUT405", path)
     assert train_only.returncode == 1
-    missing = run_sigcheck("--static", "--tags", "serve", path)
+    missing = run_sigcheck_inprocess("--static", "--tags", "serve", path)
     assert missing.returncode == 2 and "no such tag set" in missing.error_lines[0]
 
 
@@ -86,12 +86,12 @@ def test_unreadable_modules_exit_2_with_one_line_and_a_json_error_report(tmp_pat
         (path / "saved_model.pb").write_bytes(b"\xff\xff\xff\xff\x0f definitely not protobuf")
     elif setup == "plain-file":
         path.write_text("hello")
-    run = run_sigcheck("--static", path)
+    run = run_sigcheck_inprocess("--static", path)
     assert run.returncode == 2
     assert run.stdout == ""
     assert len(run.error_lines) == 1 and message in run.error_lines[0], run.stderr
     assert run.error_lines[0].startswith("sigcheck: error: ")
-    as_json = run_sigcheck("--static", "--format", "json", path)
+    as_json = run_sigcheck_inprocess("--static", "--format", "json", path)
     assert as_json.returncode == 2
     report = as_json.json
     assert report["verdict"] == "error" and report["results"] == [] and message in report["error"]["message"]
@@ -100,13 +100,13 @@ def test_unreadable_modules_exit_2_with_one_line_and_a_json_error_report(tmp_pat
 
 def test_bad_usage_is_one_line_and_exit_2(modules):
     for args in (["--format", "yaml", "x"], ["--fail-on", "sometimes", "x"], [], ["--no-such-flag", "x"]):
-        run = run_sigcheck(*args)
+        run = run_sigcheck_inprocess(*args)
         assert run.returncode == 2, args
         assert len(run.error_lines) == 1 and "Traceback" not in run.stderr, run.stderr
 
 
 def test_json_report_shape_is_the_public_contract(modules):
-    report = run_sigcheck("--static", "--format", "json", modules.build("fv-conformant")).json
+    report = run_sigcheck_inprocess("--static", "--format", "json", modules.build("fv-conformant")).json
     assert {"schema", "module", "verdict", "error", "facts", "results", "summary"} <= set(report)
     assert set(report["summary"]) == {"pass", "fail", "warn", "skip", "error"}
     for result in report["results"]:
@@ -117,21 +117,21 @@ def test_json_report_shape_is_the_public_contract(modules):
 
 def test_output_writes_the_report_to_a_file(modules, tmp_path):
     out = tmp_path / "report.json"
-    run = run_sigcheck("--static", "--format", "json", "--output", out, modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--static", "--format", "json", "--output", out, modules.build("fv-conformant"))
     assert run.returncode == 0 and run.stdout == ""
     assert json.loads(out.read_text())["verdict"] == "pass"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
     (tmp_path / "no").write_text("a file, not a directory")
-    bad = run_sigcheck("--static", "--output", tmp_path / "no" / "dir" / "r.txt", modules.build("fv-conformant"))
+    bad = run_sigcheck_inprocess("--static", "--output", tmp_path / "no" / "dir" / "r.txt", modules.build("fv-conformant"))
     assert bad.returncode == 2 and "cannot write" in bad.error_lines[0]
 
 
 def test_rules_command_lists_every_rule():
-    run = run_sigcheck("rules")
+    run = run_sigcheck_inprocess("rules")
     assert run.returncode == 0
     lines = run.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ALL_CODES
-    as_json = json.loads(run_sigcheck("rules", "--format", "json").stdout)
+    as_json = json.loads(run_sigcheck_inprocess("rules", "--format", "json").stdout)
     assert [r["code"] for r in as_json] == ALL_CODES
 
 

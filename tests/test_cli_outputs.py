@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from helpers import rule_verdicts, run_sigcheck
+from helpers import rule_verdicts, run_sigcheck, run_sigcheck_inprocess
 from sigcheck.config import Config
 from sigcheck.errors import ConfigError
 from sigcheck.outputs import use_color
@@ -48,7 +48,7 @@ def test_a_violation_takes_precedence_over_could_not_check():
 # --- selecting nothing ---------------------------------------------------------------------------
 
 def test_selecting_no_rule_is_a_usage_error(modules):
-    run = run_sigcheck("--static", "--select", "IMG", "--ignore", "IMG", modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--static", "--select", "IMG", "--ignore", "IMG", modules.build("fv-conformant"))
     assert run.returncode == 2 and run.stdout == ""
     assert len(run.error_lines) == 1 and "no rule selected" in run.error_lines[0]
 
@@ -56,7 +56,7 @@ def test_selecting_no_rule_is_a_usage_error(modules):
 def test_selection_from_the_config_and_the_flags_together_is_checked(modules, tmp_path):
     config = tmp_path / "pyproject.toml"
     config.write_text('[tool.sigcheck]\nselect = ["IMG302"]\n')
-    run = run_sigcheck("--static", "--config", config, "--ignore", "IMG3", modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--static", "--config", config, "--ignore", "IMG3", modules.build("fv-conformant"))
     assert run.returncode == 2 and "no rule selected" in run.error_lines[0]
 
 
@@ -69,14 +69,14 @@ def test_config_refuses_an_empty_selection_in_process():
 
 
 def test_rule_names_are_accepted_by_select_and_explain(modules):
-    run = run_sigcheck("--static", "--format", "json", "--select", "input-dtype", modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--static", "--format", "json", "--select", "input-dtype", modules.build("fv-conformant"))
     assert run.returncode == 0 and sorted(rule_verdicts(run.json)) == ["IMG302"]
-    explained = run_sigcheck("explain", "input-dtype")
+    explained = run_sigcheck_inprocess("explain", "input-dtype")
     assert explained.returncode == 0 and explained.stdout.startswith("IMG302 input-dtype")
 
 
 def test_explain_heading_names_each_field():
-    run = run_sigcheck("explain", "RUN503")
+    run = run_sigcheck_inprocess("explain", "RUN503")
     heading = run.stdout.splitlines()[0]
     assert "runtime, runtime" not in heading
     assert heading == "RUN503 batch-independence (error; runtime check; category runtime)"
@@ -87,7 +87,7 @@ def test_explain_heading_names_each_field():
 def test_one_run_writes_several_reports(modules, tmp_path):
     path = modules.build("img302-uint8-input")
     junit, sarif = tmp_path / "out" / "junit.xml", tmp_path / "sarif" / "sub" / "r.sarif"
-    run = run_sigcheck("--static", "--report", f"junit:{junit}", "--report", f"sarif:{sarif}",
+    run = run_sigcheck_inprocess("--static", "--report", f"junit:{junit}", "--report", f"sarif:{sarif}",
                        "--report", "json", path)
     assert run.returncode == 1
     assert run.json["verdict"] == "fail"  # the report without a path went to stdout
@@ -96,15 +96,15 @@ def test_one_run_writes_several_reports(modules, tmp_path):
 
 
 def test_report_refuses_two_stdout_reports_and_mixing_with_format():
-    run = run_sigcheck("--static", "--report", "json", "--report", "junit", "m")
+    run = run_sigcheck_inprocess("--static", "--report", "json", "--report", "junit", "m")
     assert run.returncode == 2 and "stdout" in run.error_lines[0]
-    mixed = run_sigcheck("--static", "--report", "json", "--format", "junit", "m")
+    mixed = run_sigcheck_inprocess("--static", "--report", "json", "--format", "junit", "m")
     assert mixed.returncode == 2 and "--report" in mixed.error_lines[0]
 
 
 def test_output_creates_parent_directories_with_the_umask_mode(modules, tmp_path):
     target = tmp_path / "a" / "b" / "report.json"
-    run = run_sigcheck("--static", "--format", "json", "--output", target, modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--static", "--format", "json", "--output", target, modules.build("fv-conformant"))
     assert run.returncode == 0
     assert json.loads(target.read_text())["verdict"] == "pass"
     mask = os.umask(0)
@@ -122,9 +122,9 @@ def test_unwritable_output_is_exit_2_before_any_check(modules, tmp_path):
 
 
 def test_exit_zero_passes_violations_only(modules):
-    run = run_sigcheck("--static", "--exit-zero", modules.build("img302-uint8-input"))
+    run = run_sigcheck_inprocess("--static", "--exit-zero", modules.build("img302-uint8-input"))
     assert run.returncode == 0 and "FAIL" in run.stdout
-    unreadable = run_sigcheck("--static", "--exit-zero", "/nonexistent/module")
+    unreadable = run_sigcheck_inprocess("--static", "--exit-zero", "/nonexistent/module")
     assert unreadable.returncode == 2
 
 
@@ -132,11 +132,11 @@ def test_exit_zero_passes_violations_only(modules):
 
 def test_default_report_shows_findings_and_counts_the_rest(modules):
     path = modules.build("img302-uint8-input")
-    compact = run_sigcheck("--static", path)
+    compact = run_sigcheck_inprocess("--static", path)
     rows = [line for line in compact.stdout.splitlines() if line.lstrip().startswith("PASS ")]
     assert rows == [] and "IMG302" in compact.stdout and "Not shown:" in compact.stdout
     for flag in ("--details", "-v"):
-        full = run_sigcheck("--static", flag, path)
+        full = run_sigcheck_inprocess("--static", flag, path)
         assert any(line.lstrip().startswith("PASS ") for line in full.stdout.splitlines())
 
 
@@ -160,7 +160,7 @@ def test_scan_table_keeps_module_names_and_errors_out_of_count_columns():
 
 
 def test_errors_do_not_repeat_the_path():
-    run = run_sigcheck("--static", "/nonexistent/a/", "/nonexistent/b/")
+    run = run_sigcheck_inprocess("--static", "/nonexistent/a/", "/nonexistent/b/")
     assert run.returncode == 2
     assert run.error_lines == ["sigcheck: error: /nonexistent/a/: no such file or directory",
                                "sigcheck: error: /nonexistent/b/: no such file or directory"]
@@ -181,7 +181,7 @@ def test_empty_no_color_keeps_colour():
 # --- one parser for every command ----------------------------------------------------------------
 
 def test_help_names_the_commands():
-    run = run_sigcheck("--help")
+    run = run_sigcheck_inprocess("--help")
     assert run.returncode == 0
     for command in ("scan", "rules", "explain"):
         assert f"sigcheck {command}" in " ".join(run.stdout.split()), command
@@ -202,9 +202,9 @@ def test_options_go_before_or_after_the_command(modules, tmp_path, order):
 
 
 def test_rules_takes_its_format_either_side():
-    assert json.loads(run_sigcheck("--format", "json", "rules").stdout)[0]["code"]
-    assert json.loads(run_sigcheck("rules", "--format", "json").stdout)[0]["code"]
-    assert run_sigcheck("rules", "--format", "sarif").returncode == 2
+    assert json.loads(run_sigcheck_inprocess("--format", "json", "rules").stdout)[0]["code"]
+    assert json.loads(run_sigcheck_inprocess("rules", "--format", "json").stdout)[0]["code"]
+    assert run_sigcheck_inprocess("rules", "--format", "sarif").returncode == 2
 
 
 # --- per-module settings -------------------------------------------------------------------------
@@ -240,9 +240,9 @@ def test_per_module_ignore_through_the_cli(modules, tmp_path):
     shutil.copytree(modules.build("img302-uint8-input"), exports / "legacy_v1")
     shutil.copytree(modules.build("img302-uint8-input"), exports / "current")
     (tmp_path / "pyproject.toml").write_text('[tool.sigcheck.per-module."exports/legacy_*"]\nignore = ["IMG302"]\n')
-    run = run_sigcheck("--static", "--format", "json", "exports/legacy_v1", "exports/current", cwd=tmp_path)
+    run = run_sigcheck_inprocess("--static", "--format", "json", "exports/legacy_v1", "exports/current", cwd=tmp_path)
     assert run.returncode == 1, run.stderr
     verdicts = {r["module"]: r["verdict"] for r in run.json["reports"]}
     assert verdicts == {"exports/legacy_v1": "pass", "exports/current": "fail"}
-    alone = run_sigcheck("--static", "--format", "json", "exports/legacy_v1/", cwd=tmp_path)
+    alone = run_sigcheck_inprocess("--static", "--format", "json", "exports/legacy_v1/", cwd=tmp_path)
     assert alone.returncode == 0 and "IMG302" not in rule_verdicts(alone.json)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import rule_verdicts, run_sigcheck
+from helpers import rule_verdicts, run_sigcheck, run_sigcheck_inprocess
 from sigcheck.cli import main
 from sigcheck.config import ConfigError, load_config
 
@@ -43,7 +43,7 @@ def test_severity_overrides_and_rule_options_take_effect(modules, tmp_path):
         "rtol = 10.0",
         "atol = 10.0",
     ]))
-    uint8 = run_sigcheck("--config", config, "--format", "json", "--static", modules.build("img302-uint8-input"))
+    uint8 = run_sigcheck_inprocess("--config", config, "--format", "json", "--static", modules.build("img302-uint8-input"))
     assert rule_verdicts(uint8.json) == {"IMG302": "warn", "RUN503": "skip"} and uint8.returncode == 0
     loose = run_sigcheck("--config", config, "--format", "json", modules.build("run503-batch-statistics"))
     assert rule_verdicts(loose.json)["RUN503"] == "pass", "a huge tolerance should accept batch statistics"
@@ -92,18 +92,18 @@ def test_bad_config_is_a_one_line_error(tmp_path, text, message):
 
 def test_bad_config_is_a_one_line_error_and_exit_2_from_the_cli(modules, tmp_path):
     config = write(tmp_path / "pyproject.toml", '[tool.sigcheck]\nselcet = ["IMG"]\n')
-    run = run_sigcheck("--config", config, "--static", modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--config", config, "--static", modules.build("fv-conformant"))
     assert run.returncode == 2
     assert len(run.error_lines) == 1 and "unknown key 'selcet'" in run.error_lines[0], run.stderr
-    found = run_sigcheck("--static", modules.build("fv-conformant"), cwd=tmp_path)
+    found = run_sigcheck_inprocess("--static", modules.build("fv-conformant"), cwd=tmp_path)
     assert found.returncode == 2 and "unknown key 'selcet'" in found.error_lines[0]
 
 
 def test_a_missing_config_file_is_an_error(tmp_path, modules):
-    run = run_sigcheck("--config", tmp_path / "nope.toml", "--static", modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--config", tmp_path / "nope.toml", "--static", modules.build("fv-conformant"))
     assert run.returncode == 2 and "cannot be read" in run.error_lines[0]
     table_missing = write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n")
-    run = run_sigcheck("--config", table_missing, "--static", modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--config", table_missing, "--static", modules.build("fv-conformant"))
     assert run.returncode == 2 and "no [tool.sigcheck] table" in run.error_lines[0]
 
 
@@ -124,7 +124,7 @@ def test_bad_numeric_flags_are_usage_errors(modules, args, message, capsys):
 
 
 def test_a_bad_numeric_flag_exits_2_from_the_cli(modules):
-    run = run_sigcheck("--timeout", "nan", "--static", modules.build("fv-conformant"))
+    run = run_sigcheck_inprocess("--timeout", "nan", "--static", modules.build("fv-conformant"))
     assert run.returncode == 2 and len(run.error_lines) == 1 and "positive number" in run.error_lines[0]
 
 

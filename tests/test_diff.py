@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from helpers import run_sigcheck
+from helpers import run_sigcheck, run_sigcheck_inprocess
 from sigcheck.config import Config
 from sigcheck.diffing import diff
 from sigcheck.diffing.golden import snapshot
@@ -61,11 +61,11 @@ def test_cli_diff_formats_and_exit_codes(modules, tmp_path):
     run = run_sigcheck("diff", old, new, "--format", "json")
     assert run.returncode == 1, run.stderr
     assert run.json["schema"] == "sigcheck-diff/1" and run.json["verdict"] == "behaviour-changed"
-    markdown = run_sigcheck("diff", old, modules.build("pair-fv-no-extra-output"), "--static", "--format", "markdown")
+    markdown = run_sigcheck_inprocess("diff", old, modules.build("pair-fv-no-extra-output"), "--static", "--format", "markdown")
     assert markdown.returncode == 1 and "| breaking |" in markdown.stdout and "output 'TinyNet/conv1' removed" in markdown.stdout
-    none_shared = run_sigcheck("diff", old, modules.build("ported-multi-signature"), "--static")
+    none_shared = run_sigcheck_inprocess("diff", old, modules.build("ported-multi-signature"), "--static")
     assert none_shared.returncode == 6 and none_shared.error_lines[0].startswith("sigcheck: error: the modules have no")
-    missing = run_sigcheck("diff", old, str(tmp_path / "nope"), "--static")
+    missing = run_sigcheck_inprocess("diff", old, str(tmp_path / "nope"), "--static")
     assert missing.returncode == 2 and len(missing.error_lines) == 1
 
 

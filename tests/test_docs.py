@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import REPO, run_sigcheck
+from helpers import REPO, run_sigcheck_inprocess
 from sigcheck.ruledocs import check_location, rules_markdown
 from sigcheck.rules import load_rules
 
@@ -24,19 +24,19 @@ def test_every_rule_has_a_docs_entry_with_both_examples():
 
 
 def test_explain_prints_a_rules_documentation():
-    run = run_sigcheck("explain", "img302")
+    run = run_sigcheck_inprocess("explain", "img302")
     assert run.returncode == 0
     for part in ("IMG302 input-dtype", "Why:", "Passes:", "Fails:", "images uint8 [?, 224, 224, 3]",
                  "https://www.tensorflow.org/hub/common_signatures/images#input"):
         assert part in run.stdout
-    options = run_sigcheck("explain", "SEC601")
+    options = run_sigcheck_inprocess("explain", "SEC601")
     assert "extra_allowed_ops = []" in options.stdout
-    unknown = run_sigcheck("explain", "XYZ999")
+    unknown = run_sigcheck_inprocess("explain", "XYZ999")
     assert unknown.returncode == 2 and "unknown rule" in unknown.error_lines[0]
 
 
 def test_explain_says_where_each_check_lives():
-    assert "Check: sigcheck/checks/img.py:input_dtype\n" in run_sigcheck("explain", "IMG302").stdout
+    assert "Check: sigcheck/checks/img.py:input_dtype\n" in run_sigcheck_inprocess("explain", "IMG302").stdout
     for rule in load_rules():
         path, _, function = check_location(rule).partition(":")
         assert f"\ndef {function}(" in (REPO / path).read_text(), rule.code

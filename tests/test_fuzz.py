@@ -35,6 +35,7 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
 
 
+@pytest.mark.slow
 def test_a_short_seeded_fuzz_run_finds_nothing(tmp_path):
     """The seeds are built by fuzz/run.py itself (one fresh process, fixed order): the same run here,
     in any other test order and on a contributor's machine."""

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from helpers import REPO
 from sigcheck.rules import load_rules
 
@@ -47,6 +49,7 @@ def _tree_mib(path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
 
 
+@pytest.mark.slow
 def test_wheel_installs_lean_into_a_fresh_venv_and_checks_statically(tmp_path, modules):
     """`python -m build` gives a wheel; installed alone (no TensorFlow) it runs the static hook's job,
     carries the rule files and recipes, and refuses runtime checks in one line (exit 2)."""

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from helpers import rule_verdicts, run_sigcheck
+from helpers import rule_verdicts, run_sigcheck, run_sigcheck_inprocess
 from sigcheck.rules import load_rules
 
 RULES = load_rules()
@@ -98,7 +98,7 @@ def test_scan_of_legitimate_non_image_modules_exits_0(realworld, modules, tmp_pa
             source = realworld / entry
             shutil.copytree(source, tmp_path / entry) if not inner else shutil.copy(source / inner, tmp_path)
     shutil.copytree(modules.build("ported-multi-signature"), tmp_path / "multi-signature")
-    run = run_sigcheck("scan", "--static", "--format", "json", tmp_path)
+    run = run_sigcheck_inprocess("scan", "--static", "--format", "json", tmp_path)
     assert run.returncode == 0, run.stdout[-2000:]
     document = run.json
     assert document["summary"]["modules"] == 7
@@ -106,6 +106,6 @@ def test_scan_of_legitimate_non_image_modules_exits_0(realworld, modules, tmp_pa
 
 
 def test_half_plus_two_reads_as_not_an_image_module_in_the_terminal(realworld):
-    rich = run_sigcheck("--static", _handle(realworld, "tensorflow_hub__half_plus_two_v1_tgz"))
+    rich = run_sigcheck_inprocess("--static", _handle(realworld, "tensorflow_hub__half_plus_two_v1_tgz"))
     assert rich.returncode == 0
     assert rich.stdout.rstrip().splitlines()[-1].startswith("NOT AN IMAGE MODULE")

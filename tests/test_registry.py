@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from helpers import run_sigcheck
+from helpers import run_sigcheck, run_sigcheck_inprocess
 from sigcheck.api import check
 from sigcheck.cluster import Window, parse_cluster
 from sigcheck.config import Config
@@ -46,9 +46,9 @@ def test_a_report_survives_a_trip_through_json(modules):
 
 
 def test_jsonl_is_one_report_per_line_for_one_module_or_many(exports):
-    one = run_sigcheck(exports / "a-features", "--static", "--format", "jsonl")
+    one = run_sigcheck_inprocess(exports / "a-features", "--static", "--format", "jsonl")
     assert [r["verdict"] for r in map(json.loads, one.stdout.splitlines())] == ["pass"]
-    many = run_sigcheck("scan", exports, "--static", "--format", "jsonl", "--jobs", "2")
+    many = run_sigcheck_inprocess("scan", exports, "--static", "--format", "jsonl", "--jobs", "2")
     reports = [json.loads(text) for text in many.stdout.splitlines()]
     assert many.returncode == 1
     assert sorted((r["module"], r["verdict"]) for r in reports) == [
@@ -56,6 +56,7 @@ def test_jsonl_is_one_report_per_line_for_one_module_or_many(exports):
     assert all(r["schema"] == "sigcheck-report/1" for r in reports)
 
 
+@pytest.mark.slow
 @pytest.mark.runtime
 def test_resume_after_an_interrupted_jsonl_scan_checks_only_the_rest(modules, tmp_path):
     root = tmp_path / "exports"
@@ -93,11 +94,11 @@ def test_resume_into_another_format_includes_the_reports_taken_over(exports, tmp
     done = tmp_path / "done.jsonl"
     report = check(str(exports / "b-uint8"), Config(static=True))
     done.write_text(json.dumps(report.to_json()) + "\n")
-    run = run_sigcheck("scan", exports, "--static", "--format", "json", "--resume", done)
+    run = run_sigcheck_inprocess("scan", exports, "--static", "--format", "json", "--resume", done)
     assert run.returncode == 1  # the resumed report fails
     assert [(r["module"], r["verdict"]) for r in run.json["reports"]] == [
         (str(exports / "a-features"), "pass"), (str(exports / "b-uint8"), "fail")]
-    missing = run_sigcheck("scan", exports, "--static", "--format", "jsonl", "--resume", tmp_path / "none.jsonl")
+    missing = run_sigcheck_inprocess("scan", exports, "--static", "--format", "jsonl", "--resume", tmp_path / "none.jsonl")
     assert missing.returncode == 1 and len(missing.stdout.splitlines()) == 2  # nothing to resume: all checked
 
 
@@ -123,10 +124,10 @@ def test_cluster_addresses_are_validated():
 
 
 def test_cluster_usage_errors_are_one_line_and_exit_2(exports):
-    bad = run_sigcheck("scan", exports, "--static", "--cluster", "local:zero")
+    bad = run_sigcheck_inprocess("scan", exports, "--static", "--cluster", "local:zero")
     assert bad.returncode == 2 and bad.error_lines == [
         "sigcheck: error: --cluster local:zero: the number of local workers must be a whole number >= 1"]
-    single = run_sigcheck(exports / "a-features", "--static", "--cluster", "local")
+    single = run_sigcheck_inprocess(exports / "a-features", "--static", "--cluster", "local")
     assert single.returncode == 2 and "use 'sigcheck scan DIR'" in single.error_lines[0]
     unreachable = run_sigcheck("scan", exports, "--static", "--cluster", "tcp://127.0.0.1:9",
                                env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})

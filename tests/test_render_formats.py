@@ -550,7 +550,7 @@ def expected_counts(*paths) -> dict:
 
 def test_statistics_counts_findings_per_rule(modules):
     paths = [modules.build(n) for n in ("img302-uint8-input", "hub101-missing-module-def", "fv-conformant")]
-    run = run_sigcheck("--static", "--statistics", *paths)
+    run = run_sigcheck_inprocess("--static", "--statistics", *paths)
     assert run.returncode == 1  # the verdict is the run's, whatever is printed
     rows = [line.split("\t") for line in run.stdout.splitlines()]
     expected = expected_counts(*paths)
@@ -563,9 +563,9 @@ def test_statistics_counts_findings_per_rule(modules):
 
 def test_statistics_as_json(modules):
     paths = [modules.build(n) for n in ("img302-uint8-input", "hub101-missing-module-def")]
-    rows = run_sigcheck("--static", "--statistics", "--format", "json", *paths).json
+    rows = run_sigcheck_inprocess("--static", "--statistics", "--format", "json", *paths).json
     assert {row["code"]: row["count"] for row in rows} == expected_counts(*paths)
-    assert run_sigcheck("--static", "--statistics", "--format", "json", modules.build("fv-conformant")).json == []
+    assert run_sigcheck_inprocess("--static", "--statistics", "--format", "json", modules.build("fv-conformant")).json == []
 
 
 # --- GitLab Code Quality ----------------------------------------------------------------------------

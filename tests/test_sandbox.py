@@ -8,6 +8,7 @@ by running it once with the sandbox off (SIGCHECK_NO_SANDBOX=1).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,7 +21,7 @@ import time
 
 import pytest
 
-from helpers import rule_verdicts, run_sigcheck
+from helpers import rule_verdicts, run_sigcheck, run_sigcheck_inprocess
 import sigcheck.fixtures
 from sigcheck.config import Config
 from sigcheck.many import default_jobs, effective_jobs
@@ -110,16 +111,17 @@ def test_after_end_on_network_an_ip_socket_ends_the_process_with_sigsys(tmp_path
 
 
 @needs_sandbox
-def test_the_worker_is_sandboxed_and_the_report_says_how(modules):
+def test_the_worker_is_sandboxed_and_the_report_says_how(modules, tmp_path):
     path = modules.build("fv-conformant")
-    run = run_sigcheck("--format", "json", "--select", "RUN501", path)
+    # one run, two reports: the JSON one to a file, the terminal one to stdout
+    run = run_sigcheck("--report", f"json:{tmp_path / 'r.json'}", "--report", "rich", "--select", "RUN501", path)
     assert run.returncode == 0, run.stderr
-    assert run.json["facts"]["sandbox"].startswith("landlock ABI ")
-    assert run.json["facts"]["sandbox"].endswith(", network denied")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["facts"]["sandbox"].startswith("landlock ABI ")
+    assert report["facts"]["sandbox"].endswith(", network denied")
     assert "warning" not in run.stderr
-    rich = run_sigcheck("--select", "RUN501", path)
-    assert "Sandbox" in rich.stdout and "network denied" in rich.stdout
-    static = run_sigcheck("--static", "--format", "json", path)
+    assert "Sandbox" in run.stdout and "network denied" in run.stdout
+    static = run_sigcheck_inprocess("--static", "--format", "json", path)
     assert "sandbox" not in static.json["facts"], "nothing ran, so no sandbox to report"
 
 
@@ -233,21 +235,23 @@ def test_without_a_sandbox_one_warning_and_require_sandbox_exits_2(modules, tmp_
     config.write_text("require-sandbox = true\n")
     from_config = run_sigcheck("--config", config, path, env=NO_SANDBOX)
     assert from_config.returncode == 2 and not from_config.tensorflow_imported
-    assert run_sigcheck("--static", "--require-sandbox", path, env=NO_SANDBOX).returncode == 0
+    assert run_sigcheck_inprocess("--static", "--require-sandbox", path, env=NO_SANDBOX).returncode == 0
 
 
+@pytest.mark.slow
 @needs_sandbox
 def test_modules_outside_the_first_grant_get_a_fresh_sandboxed_worker(modules, tmp_path):
     directory = modules.build("fv-conformant")
     archive = tmp_path / "classifier.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(modules.build("classifier-conformant"), arcname=".")
-    run = run_sigcheck("--format", "json", "--jobs", "1", directory, archive)
+    # one run, two reports: the JSON one to a file, the terminal one to stdout
+    run = run_sigcheck("--report", f"json:{tmp_path / 'r.json'}", "--report", "rich", "--jobs", "1", directory, archive)
     assert run.returncode == 0, run.stderr
-    assert [r["verdict"] for r in run.json["reports"]] == ["pass", "pass"]
-    assert all(r["facts"]["sandbox"].endswith("network denied") for r in run.json["reports"])
-    rich = run_sigcheck("--jobs", "1", "--select", "RUN501", directory, archive)
-    assert "2 modules: 2 pass; sandbox: landlock ABI" in rich.stdout
+    reports = json.loads((tmp_path / "r.json").read_text())["reports"]
+    assert [r["verdict"] for r in reports] == ["pass", "pass"]
+    assert all(r["facts"]["sandbox"].endswith("network denied") for r in reports)
+    assert "2 modules: 2 pass; sandbox: landlock ABI" in run.stdout
 
 
 def test_a_16_tib_fill_fails_at_once_on_the_memory_bound(modules):

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import pytest
 
-from helpers import REPO, rule_verdicts, run_sigcheck
+from helpers import REPO, rule_verdicts, run_sigcheck, run_sigcheck_inprocess
 import sigcheck.fixtures
 from sigcheck.analysis.execution import unsafe_ops
 from sigcheck.engine import effective_options
@@ -58,8 +58,8 @@ def sec601(report: dict) -> list:
 def test_static_sec601_names_the_op_and_its_path(name, modules, once_per_run):
     path = modules.build(name)
     # the same run as test_static_rules.py's of this fixture: made once, whichever asks first
-    run = once_per_run(f"static-{name}", lambda: run_sigcheck("--static", "--format", "json", path))
-    assert run.returncode == 1 and not run.tensorflow_imported
+    run = once_per_run(f"static-{name}", lambda: run_sigcheck_inprocess("--static", "--format", "json", path))
+    assert run.returncode == 1  # without TensorFlow: test_static_rules.py's one-interpreter run of every fixture
     op, step = HOSTILE[name]
     assert any(op in r["message"] and step in r["message"] for r in sec601(run.json)), sec601(run.json)
     assert not canaries(path)
@@ -81,7 +81,7 @@ def test_full_runs_never_write_the_canary(modules):
 def test_tags_select_the_meta_graph_tensorflow_loads(modules):
     """[train, train] comes before {train}: TensorFlow loads it for --tags train, so sigcheck judges it."""
     path = modules.build("sec601-duplicate-tags")
-    static = run_sigcheck("--static", "--format", "json", "--tags", "train", path).json
+    static = run_sigcheck_inprocess("--static", "--format", "json", "--tags", "train", path).json
     assert [r["tags"] for r in sec601(static)] == [["train"]]
     assert [r["tags"] for r in static["results"] if r["rule"] == "SEC601"] == [["train"]]  # that one only
     hub102 = [r["message"] for r in static["results"] if r["rule"] == "HUB102" and r["status"] == "fail"]
@@ -91,19 +91,32 @@ def test_tags_select_the_meta_graph_tensorflow_loads(modules):
     assert not canaries(path)
 
 
+@pytest.fixture(scope="module")
+def escapes(modules, tmp_path_factory, once_per_run):
+    """name -> whether plain TensorFlow wrote the canary of REAL's fresh copy of it: one
+    interpreter runs them all (one TensorFlow import, not one per module), once per run."""
+    def execute():
+        root = tmp_path_factory.mktemp("escapes")
+        paths = {name: sigcheck.fixtures.build(name, str(root / name), workspace=modules) for name in sorted(REAL)}
+        pairs = [a for name, path in paths.items() for a in (path, REAL[name] or "-")]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        done = subprocess.run([sys.executable, str(REPO / "tests" / "tf_execute.py"), "--each", *pairs], env=env,
+                              capture_output=True, text=True, timeout=600)
+        return done.returncode, done.stdout + done.stderr[-2000:], {n: bool(canaries(p)) for n, p in paths.items()}
+
+    return once_per_run("tf-execute-escapes", execute)
+
+
 @pytest.mark.runtime
 @pytest.mark.parametrize("name", sorted(REAL))
-def test_the_escape_is_real_when_tensorflow_runs_the_module(name, modules, tmp_path):
-    path = sigcheck.fixtures.build(name, str(tmp_path / name), workspace=modules)
-    args = [path] + ([REAL[name]] if REAL[name] else [])
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run([sys.executable, str(REPO / "tests" / "tf_execute.py"), *args], env=env,
-                   capture_output=True, timeout=600, check=True)
-    assert canaries(path), f"TensorFlow did not run what {name} hides: the fixture proves nothing"
+def test_the_escape_is_real_when_tensorflow_runs_the_module(name, escapes):
+    returncode, output, written = escapes
+    assert returncode == 0, output
+    assert written[name], f"TensorFlow did not run what {name} hides: the fixture proves nothing\n{output}"
 
 
 def test_malformed_graphs_are_judged_not_crashed(modules):
-    report = run_sigcheck("--static", "--format", "json", modules.build("sec601-empty-input")).json
+    report = run_sigcheck_inprocess("--static", "--format", "json", modules.build("sec601-empty-input")).json
     failed = sec601(report)
     assert failed and all("malformed" in r["message"] and "has an empty input" in r["message"] for r in failed)
     assert not [r for r in report["results"] if r["status"] == "error"]
@@ -111,7 +124,7 @@ def test_malformed_graphs_are_judged_not_crashed(modules):
 
 def test_odd_roots_are_judged_by_name_not_by_display_string(modules):
     path = modules.build("sec601-odd-roots")
-    report = run_sigcheck("--static", "--format", "json", path).json
+    report = run_sigcheck_inprocess("--static", "--format", "json", path).json
     assert not [r for r in report["results"] if r["status"] == "error"]
     messages = [r["message"] for r in sec601(report)]
     assert any("malformed" in m and "table_initializer names ''" in m for m in messages)

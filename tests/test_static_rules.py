@@ -1,6 +1,7 @@
 """Every static rule on every fixture: exactly the expected verdicts, no TensorFlow.
 
-Runs `sigcheck --static --format json` in a subprocess per fixture module and
+Runs `sigcheck --static --format json` per fixture module (in-process through
+``cli.main``; one subprocess checks them all to prove that no TensorFlow is imported) and
 compares each rule's verdict with the recipe's expectations; a violator must
 break its rule and nothing else that the conventions let it keep.
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import assert_snapshot, normalised_report, rule_verdicts, run_sigcheck, stale_snapshots
+from helpers import (assert_snapshot, normalised_report, rule_verdicts, run_sigcheck, run_sigcheck_inprocess,
+                     stale_snapshots)
 import sigcheck.fixtures
 from sigcheck.rules import load_rules
 
@@ -28,7 +30,7 @@ def static_runs(modules, once_per_run):
 
     def run(name):
         if name not in cache:  # one run per fixture, whichever xdist worker asks first
-            cache[name] = once_per_run(f"static-{name}", lambda: run_sigcheck(
+            cache[name] = once_per_run(f"static-{name}", lambda: run_sigcheck_inprocess(
                 "--static", "--format", "json", modules.build(name)))
         return cache[name]
 
@@ -43,7 +45,6 @@ def static_violators(code: str) -> list:
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
 def test_static_verdicts_match_the_recipe(recipe, static_runs):
     run = static_runs(recipe.name)
-    assert not run.tensorflow_imported, "sigcheck --static imported tensorflow"
     report = run.json
     assert report["schema"] == "sigcheck-report/1"
     assert report["facts"]["module_format"] == recipe.format
@@ -56,6 +57,17 @@ def test_static_verdicts_match_the_recipe(recipe, static_runs):
     if recipe.format != "tf2-saved-model":
         assert report["facts"]["kind"] == (recipe.module_kind if report["facts"]["tag_sets"] else "other")
     assert run.returncode == (1 if failing else 0)
+
+
+def test_one_interpreter_checks_every_fixture_statically_without_tensorflow(modules, static_runs):
+    """The real command over every fixture at once, in a fresh interpreter: no TensorFlow is
+    imported, and each module gets the verdict its own (in-process) run gave."""
+    paths = [modules.build(r.name) for r in RECIPES]
+    run = run_sigcheck("--static", "--format", "json", *paths)
+    assert not run.tensorflow_imported, "sigcheck --static imported tensorflow"
+    verdicts = {r["module"]: r["verdict"] for r in run.json["reports"]}
+    assert verdicts == {path: static_runs(r.name).json["verdict"] for r, path in zip(RECIPES, paths)}
+    assert run.returncode == max(static_runs(r.name).returncode for r in RECIPES)
 
 
 @pytest.mark.parametrize("rule", STATIC, ids=lambda r: r.code)

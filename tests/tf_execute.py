@@ -1,6 +1,8 @@
 """Load and run a module with plain TensorFlow, as sigcheck's worker and a TF1
 consumer do: ``python tf_execute.py MODULE_DIR [TAGS]`` (TAGS comma-separated,
-default: every meta graph's tags in turn).
+default: every meta graph's tags in turn), or several modules in one interpreter
+(TensorFlow is imported once): ``python tf_execute.py --each MODULE_DIR TAGS ...``
+with TAGS ``-`` for every meta graph.
 
 Tests use it to show that a hostile fixture is real: what it hides does run
 when TensorFlow loads the module, restores its variables, runs its init ops
@@ -44,9 +46,18 @@ def _try(what, fn, *args):
 
 
 def main(argv) -> int:
-    module_dir = argv[0]
-    if len(argv) > 1:
-        tag_lists = [[t for t in argv[1].split(",") if t]]
+    if argv[:1] == ["--each"]:
+        pairs = argv[1:]
+        for module_dir, tags in zip(pairs[::2], pairs[1::2]):
+            print(f"== {module_dir}", flush=True)
+            execute(module_dir, [] if tags == "-" else [tags])
+        return 0
+    return execute(argv[0], argv[1:])
+
+
+def execute(module_dir: str, argv: list) -> int:
+    if argv:
+        tag_lists = [[t for t in argv[0].split(",") if t]]
     else:
         from tensorflow.python.saved_model import loader_impl
 
