@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -99,8 +100,9 @@ def test_concurrent_writers_never_leave_a_partial_entry(module, tmp_path):
         while not stop.is_set():
             ReportCache(str(tmp_path / "c"), STATIC).put(key, report)
 
-    def read():
-        for _ in range(300):
+    def read():  # 300 reads, and on a loaded machine as many more as it takes a writer to land one entry
+        deadline = time.monotonic() + 60
+        while len(seen) < 300 or (report not in seen and time.monotonic() < deadline):
             seen.append(cache.get(module, key))
 
     writers = [threading.Thread(target=write) for _ in range(3)]
