@@ -8,7 +8,8 @@ an encoder (TXT753).  Each rule skips the models that offer another API.
 
 from __future__ import annotations
 
-from ..facts.objects import StructDict, TensorSpec, TypeSpec, describe
+# facts.objects is imported inside the functions that use it: a TF1 module's static check
+# never loads the TF2 object facts (start-up cost, BENCHMARKS.md).
 from ..facts.tf2 import CALL, TF2_SAVED_MODEL, call_traces, object_graph, single_input, tf2_kind
 from . import check, passed, skipped, violated
 
@@ -18,6 +19,7 @@ INTS = ("int32",)
 
 def _role(ctx):
     """``embedding``, ``preprocessor``, ``encoder`` or None (not a TF2 text model)."""
+    from ..facts.objects import StructDict
     if ctx.module_format != TF2_SAVED_MODEL or tf2_kind(ctx.facts) != "text":
         return None
     traces = call_traces(ctx.facts)
@@ -27,6 +29,7 @@ def _role(ctx):
 
 
 def _outputs(ctx):
+    from ..facts.objects import describe
     seen, found = set(), []
     for index, trace in enumerate(call_traces(ctx.facts)):
         if describe(trace.outputs) not in seen:
@@ -41,6 +44,7 @@ def _not(role, wanted):
 
 def _vector(spec, what: str, rank: int = 2):
     """Why ``spec`` is not float32 [batch, ..., dim] of ``rank`` with dim known, or None."""
+    from ..facts.objects import TensorSpec, describe
     if not isinstance(spec, TensorSpec):
         return f"{what} is {describe(spec)}; expected a dense float32 tensor"
     shape = spec.shape
@@ -63,6 +67,7 @@ def embedding_output(ctx, options):
 
 @check("TXT752")
 def preprocessor_outputs(ctx, options):
+    from ..facts.objects import TensorSpec, describe
     role = _role(ctx)
     if role != "preprocessor":
         yield _not(role, "preprocessor")
@@ -78,6 +83,7 @@ def preprocessor_outputs(ctx, options):
 
 @check("TXT753")
 def encoder_outputs(ctx, options):
+    from ..facts.objects import StructDict, describe
     role = _role(ctx)
     if role != "encoder":
         yield _not(role, "encoder")
@@ -99,6 +105,7 @@ def encoder_outputs(ctx, options):
 
 @check("TXT754")
 def tokenize(ctx, options):
+    from ..facts.objects import TypeSpec, describe
     role = _role(ctx)
     graph = object_graph(ctx.facts) if role == "preprocessor" else None
     obj = graph.child(graph.root, "tokenize") if graph else None
