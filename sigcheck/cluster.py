@@ -13,9 +13,11 @@ module is reported as could-not-complete.  ``local`` clusters are configured so
 (``distributed.scheduler.allowed-failures = 1``); a scheduler of your own
 should be started with ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1``.
 
-Modules are submitted a window at a time, and each result is released as soon
-as it is handed on, so neither the client nor the scheduler holds more than a
-few reports whatever the size of the scan.
+Modules are submitted a batch at a time into a bounded window (cluster.Window),
+and each result is released as soon as it is handed on, so neither the client
+nor the scheduler holds more than a few reports whatever the size of the scan;
+Dask's in-memory logs (events, transitions, recent messages) are kept short, so
+that what they remember of each module does not add up over a long scan.
 """
 
 from __future__ import annotations
@@ -43,12 +45,18 @@ _LOCAL_SETTINGS = {
     "distributed.admin.tick.interval": "500ms",
     # The client process hosts the scheduler: keep its histories short, so that it does not grow
     # with the number of modules (or the length of the scan) -- one computation, a minute of
-    # system-monitor samples, no source code captured per submitted module.
+    # system-monitor samples, no source code captured per submitted module, and 50 entries (not 1000)
+    # in each event topic, the transition log and every stream's recent-message log: the update-graph
+    # events and messages were ~4 KB a module, up to the 1000th.
     "distributed.diagnostics.computations.max-history": 1,
     "distributed.diagnostics.computations.nframes": 0,
     "distributed.diagnostics.erred-tasks.max-history": 10,
     "distributed.admin.system-monitor.log-length": 120,
+    "distributed.admin.low-level-log-length": 50,
 }
+# The client's own logs (its recent messages to the scheduler: the submitted graphs), wherever the
+# scheduler runs; Dask's default keeps 1000 of them.
+_CLIENT_SETTINGS = {"distributed.admin.low-level-log-length": 50}
 # What a Dask nanny sets in its workers' environment (distributed.nanny.pre-spawn-environ): right for
 # the Dask worker, which only waits for sigcheck's runtime children, but not for those children, which
 # run TensorFlow: they get the scan's own environment, as the children of ``--jobs`` do.
@@ -166,7 +174,7 @@ class DaskCluster:
             import distributed
         except ImportError:
             raise UsageError(_IMPORT_HINT) from None
-        with dask.config.set(_LOCAL_SETTINGS if self.kind == LOCAL else {}):
+        with dask.config.set(_LOCAL_SETTINGS if self.kind == LOCAL else _CLIENT_SETTINGS):
             if self.kind == LOCAL:
                 # The plugin comes with each worker, so TensorFlow imports while the cluster starts.
                 self._cluster = distributed.LocalCluster(
@@ -213,28 +221,52 @@ class DaskCluster:
     def check(self, handles, config: Config, on_report: Callable[[int, Report], None]) -> None:
         from distributed import as_completed
 
-        window = max(16, 2 * sum(self.client.nthreads().values()))
-        todo = iter(enumerate(handles))
+        threads = sum(self.client.nthreads().values())
         scan = uuid.uuid4().hex[:8]
-        pending = {}
         running = as_completed()
 
-        def submit(index: int, handle: str) -> None:
-            future = self.client.submit(check_on_worker, self._where(handle), config, config.cache_dir,
-                                        key=f"sigcheck-{scan}-{index}", pure=False)
-            pending[future.key] = (index, handle)
-            running.add(future)
+        def submit(chunk: list) -> list:
+            futures = self.client.map(check_on_worker, [self._where(handle) for _, handle in chunk],
+                                      config=config, cache_dir=config.cache_dir, pure=False,
+                                      key=[f"sigcheck-{scan}-{index}" for index, _ in chunk])
+            running.update(futures)
+            return [future.key for future in futures]
 
-        for index, handle in islice(todo, window):
-            submit(index, handle)
+        window = Window(enumerate(handles), submit, size=max(16, 2 * threads))
+        window.fill()
         for future in running:
-            index, handle = pending.pop(future.key)
+            index, handle = window.done(future.key)
             report = replace(_report_of(future, handle, config), module=handle)
             future.release()
             on_report(index, report)
-            following = next(todo, None)
-            if following is not None:
-                submit(*following)
+            window.fill()
+
+
+class Window:
+    """The modules in flight on the cluster: at most ``size``, submitted ``size // 4`` or more at a time.
+
+    Submitting a module at a time costs the scheduler one graph update each, and it keeps a little of
+    every update for the length of the scan (span metadata, events); a batch keeps at least 3/4 of the
+    window (1.5 modules per worker thread) queued while it waits to be refilled."""
+
+    def __init__(self, todo, submit: Callable[[list], list], *, size: int):
+        self._todo = iter(todo)
+        self._submit = submit  # items -> their keys, in order
+        self.size = size
+        self.batch = max(1, size // 4)
+        self.pending = {}
+
+    def fill(self) -> None:
+        room = self.size - len(self.pending)
+        if room < self.batch:
+            return
+        chunk = list(islice(self._todo, room))
+        if chunk:
+            self.pending.update(zip(self._submit(chunk), chunk))
+
+    def done(self, key):
+        """The item of a finished key."""
+        return self.pending.pop(key)
 
 
 def _report_of(future, handle: str, config: Config) -> Report:

@@ -14,12 +14,14 @@ Adding a runtime rule that reads existing probes: declare ``needs=`` on its
 ``@check``; nothing else changes (not the plan, not a list in the tests).
 
 Adding a probe, or probes for a new *input kind* (``"text"`` for string inputs
-of text modules, ``"tf2"`` for a TF2 SavedModel's ``__call__``): add its
+of text modules, ``"tf2"`` for what only a TF2 SavedModel runs): add its
 constant and a ``ProbeKind`` to ``CATALOGUE`` below (``register`` from a later
 module works too), then teach the planner for that input kind to build it: for
 images that is ``runtime/plan.py:IMAGE_PROBES`` (name -> builder of
-``Probe`` objects); a new kind adds its own table and planner, which plans only
-the probes whose ``input_kind`` matches and which the selected rules need.
+``Probe`` objects), for text modules ``runtime/textplan.py:TEXT_PROBES``, for
+TF2 SavedModels ``runtime/tf2plan.py:TF2_PROBES`` (which reuses the image
+probes' names: a TF2 image model's ``__call__`` runs them); a new kind adds its
+own table and planner, which plans only the probes the selected rules need.
 Checks then read the probe's observations by the same constant.
 """
 
@@ -84,6 +86,34 @@ for _kind in (
     register(_kind)
 
 
+# TF2 SavedModels (``tf.saved_model.load`` in the worker, runtime/tf2plan.py).  A TF2 image model's
+# ``__call__`` runs the image probes above (SIZES, ALL, REPEAT, RANGE255 with training=False, DROPOUT
+# with training=True); these are the probes only TF2 has.
+RESIZED = "tf2-resized"  # a batch at a second image size: N must not depend on H and W
+KERAS = "keras"  # hub.KerasLayer wraps the model in a Keras model that runs one batch
+KERAS_TRAINABLE = "keras-trainable"  # the same with trainable=True: which trainable weights the layer has
+# The groups of a TF2 plan, named like signatures (what checks pass to observations.probes): the model's own
+# __call__, whose single output is kept under the key `default`, and hub.KerasLayer wrapping it.
+TF2_CALL = "__call__"
+TF2_KERAS_LAYER = "hub.KerasLayer"
+
+# TF2 text models: an embedding's or a preprocessor's __call__ runs the text probes above (TEXT_SIZES, TEXT_ALL,
+# TEXT_REPEAT, with training=False when it takes training); these are the text probes only TF2 has.
+TF2_TRAINING = "tf2-training"  # the repeated sentences once with training=True: a preprocessor ignores it
+TF2_TOKENIZE = "tf2-tokenize"  # a preprocessor's tokenize sub-callable on every synthetic string
+TF2_IDS = "tf2-ids"  # one probe "tf2-ids-B" per batch size B: an encoder's __call__ on synthetic token ids
+
+for _kind in (
+    ProbeKind(TF2_TRAINING, "tf2", INFERENCE, "the repeated sentences with training=True (a preprocessor)"),
+    ProbeKind(TF2_TOKENIZE, "tf2", INFERENCE, "a preprocessor's tokenize on every synthetic string"),
+    ProbeKind(TF2_IDS, "tf2", INFERENCE, "an encoder's __call__ on synthetic token ids at each batch size B"),
+    ProbeKind(RESIZED, "tf2", INFERENCE, "__call__ at a second image size when H and W are unknown"),
+    ProbeKind(KERAS, "tf2", INFERENCE, "hub.KerasLayer(model) in a Keras model runs one batch"),
+    ProbeKind(KERAS_TRAINABLE, "tf2", INFERENCE, "hub.KerasLayer(model, trainable=True): its trainable weights"),
+):
+    register(_kind)
+
+
 # The op registry: which op types of each tag set the installed TensorFlow registers.  Asked of
 # the worker without loading anything, so it is answered even for a module the safety gate refuses.
 REGISTRY = "registry"
@@ -106,14 +136,14 @@ def ordered(needs) -> tuple:
 
 
 def size_probe(batch: int, kind: str = SIZES) -> str:
-    """The name of the SIZES (or TEXT_SIZES) probe at batch size ``batch``."""
+    """The name of the SIZES (or TEXT_SIZES, TF2_IDS) probe at batch size ``batch``."""
     return f"{kind}-{batch}"
 
 
 def kind_of(probe_name: str) -> str:
     """The catalogue name a probe in the observations belongs to (``size-5`` -> ``size``)."""
     head, _, tail = probe_name.rpartition("-")
-    return head if head in (SIZES, TEXT_SIZES) and tail.isdigit() else probe_name
+    return head if head in (SIZES, TEXT_SIZES, TF2_IDS) and tail.isdigit() else probe_name
 
 
 # The marker a runtime reason starts with when a signature was not run for a

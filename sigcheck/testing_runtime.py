@@ -28,6 +28,12 @@ models then see indices into ``runtime.strings.NAMES`` and ``Batch.labels``
 name the strings ("empty", "long", ...).  Another input kind (TF2 ``__call__``)
 can reuse ``observations_of(plan, ...)`` as long as its plan has groups of
 probes with input indices.
+
+A TF2 text preprocessor's or encoder's ``__call__`` returns a dict: each key
+then gets its traced dtype and shape (batch filled in, an unknown length 4;
+``shapes`` overrides by key) and the values a model returns for it when the
+model returns a dict (zeros otherwise); the ``tf2-tokenize`` probe reports one
+int32 ragged row per string unless ``details`` says otherwise.
 """
 
 from __future__ import annotations
@@ -37,14 +43,17 @@ from typing import Callable, Mapping, Optional
 
 import numpy as np
 
-from .probes import CATALOGUE
+from .facts.objects import StructDict, TensorSpec
+from .facts.tf2 import TF2_SAVED_MODEL, call_traces, module_format, object_graph, tf2_kind
+from .probes import CATALOGUE, KERAS, KERAS_TRAINABLE, TF2_CALL, TF2_KERAS_LAYER, TF2_TOKENIZE, TF2_TRAINING
 from .runtime import batches, strings
 from .runtime.observations import Observations, ProbeResult, Run, TagSetRun
 from .runtime.plan import make_plan
+from .runtime.tf2plan import output_tensor
 
 __all__ = [
     "Batch", "batch_dependent", "constant", "expects_0_255", "features", "nan_for", "observe", "observations_of",
-    "output_dropout", "random_each_run", "softmax", "width",
+    "output_dropout", "random_each_run", "size_dependent", "softmax", "training_dropout", "width",
 ]
 
 FEATURES = 16  # the width of the default output when the signature does not declare one
@@ -61,6 +70,8 @@ class Batch:
     scale: float  # 1.0 for [0, 1] images, 255.0 for the range probe
     width: int  # N of the declared default output [?, N]
     labels: tuple = ()  # what each row was ("black", "empty", ...): batches.NAMES or strings.NAMES
+    size: tuple = ()  # (height, width) of the images fed
+    training: Optional[bool] = None  # a TF2 model's training argument in this call (None: not passed)
 
 
 Model = Callable[[Batch], np.ndarray]
@@ -137,6 +148,26 @@ def width(n: int, model: Model = features) -> Model:
     return lambda batch: model(replace(batch, width=n))
 
 
+def size_dependent(batch: Batch) -> np.ndarray:
+    """A TF2 image model whose N follows the image size: the features plus one column per 32 pixels of height."""
+    from dataclasses import replace
+
+    return features(replace(batch, width=batch.width + (batch.size[0] // 32 if batch.size else 0)))
+
+
+def training_dropout(keep: float = 0.5) -> Model:
+    """A TF2 model applying inverted dropout to its output when called with training=True."""
+
+    def run(batch: Batch) -> np.ndarray:
+        values = features(batch)
+        if not batch.training:
+            return values
+        mask = np.random.default_rng(3000 + batch.run).random(values.shape) < keep
+        return np.where(mask, values / keep, 0.0)
+
+    return run
+
+
 def observe(facts, model: Model = features, *, needs=tuple(CATALOGUE), batch_sizes=(1, 2, 5),
             dropout_runs: int = 4, max_batch_bytes: int = 2 << 30, **failures) -> Observations:
     """What the runtime would observe running the probes ``needs`` on ``facts`` (a ModuleFacts)
@@ -145,19 +176,25 @@ def observe(facts, model: Model = features, *, needs=tuple(CATALOGUE), batch_siz
     plan = make_plan(facts, facts.path, batch_sizes=batch_sizes, dropout_runs=dropout_runs,
                      max_batch_bytes=max_batch_bytes, needs=needs)
     declared = _declared_outputs(facts)
-    return observations_of(plan, model, declared, **failures)
+    failures.setdefault("details", _keras_details(facts))
+    observations = observations_of(plan, model, declared, **failures)
+    structure = _call_dict(facts)
+    if structure is None:
+        return observations
+    return _with_dict_outputs(observations, structure, model, dict(failures.get("shapes") or {}))
 
 
 def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optional[Mapping] = None,
                     variables_errors: Optional[Mapping] = None, variables: int = 1,
                     probe_errors: Optional[Mapping] = None, shapes: Optional[Mapping] = None,
-                    unregistered_ops: Optional[Mapping] = None) -> Observations:
+                    unregistered_ops: Optional[Mapping] = None, details: Optional[Mapping] = None) -> Observations:
     """Observations of ``plan``: ``load_errors`` / ``variables_errors`` map tag sets to the
     message of a graph that does not load / a checkpoint that does not restore (that tag set
     then runs no probe, as in the worker); ``probe_errors`` maps probe names ("size-2") to a
     failed forward pass; ``shapes`` maps output keys to fn(batch size) -> the shape observed;
     ``unregistered_ops`` maps tag sets to the op types the registry lacks (none by default),
     answered for the tag sets whose op types the plan asks about (the ``registry`` probe).
+    ``details`` maps probe names to what else the probe saw (the Keras probes' weight counts).
     ``declared``: tensor name -> declared shape, from the facts."""
     load_errors, variables_errors = dict(load_errors or {}), dict(variables_errors or {})
     probe_errors, shapes = dict(probe_errors or {}), dict(shapes or {})
@@ -170,7 +207,8 @@ def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optio
         if not (load_error or variables_error):
             for group in tag_plan.groups:
                 probes[group.input_tensor] = {
-                    p.name: _probe(tags, group, p, model, declared, probe_errors.get(p.name), shapes)
+                    p.name: _probe(tags, group, p, model, declared, probe_errors.get(p.name), shapes,
+                                   dict((details or {}).get(p.name, {})))
                     for p in group.probes}
         asked = unregistered.get(tags, ()) if tag_plan.op_types else None
         tag_sets.append(TagSetRun(tags, load_error=load_error, variables_error=variables_error,
@@ -178,18 +216,22 @@ def observations_of(plan, model: Model, declared: Mapping, *, load_errors: Optio
     return Observations(plan, tuple(tag_sets))
 
 
-def _probe(tags, group, probe, model, declared, error, shapes) -> ProbeResult:
-    names = strings.NAMES if group.input_kind == "text" else batches.NAMES
+def _probe(tags, group, probe, model, declared, error, shapes, details) -> ProbeResult:
+    names = strings.NAMES if group.input_kind in ("text", "tokens") else batches.NAMES
     labels = tuple(names[i] for i in probe.images)
     if error:
-        return ProbeResult(probe.name, probe.images, probe.scale, (), error, labels=labels)
+        return ProbeResult(probe.name, probe.images, probe.scale, (), error, labels=labels,
+                           details={k: v for k, v in details.items() if k == "input"})
     defaults = {t for _, k, t in group.outputs if k == "default"}
     keys = {t: k for _, k, t in group.outputs}
     count = len(probe.images)
     runs = []
     for index in range(probe.runs):
         n = _width(declared.get(next(iter(defaults), None)))
-        values = np.asarray(model(Batch(tags, probe.name, index, probe.images, probe.scale, n, labels)), np.float64)
+        batch = Batch(tags, probe.name, index, probe.images, probe.scale, n, labels,
+                      tuple(probe.size) or (group.height, group.width), probe.training)
+        made = model(batch)  # a dict for a TF2 model returning one: _with_dict_outputs reads it
+        values = np.asarray(np.zeros((count, n)) if isinstance(made, dict) else made, np.float64)
         run_shapes, finite, kept = {}, {}, {}
         for tensor, key in keys.items():
             if tensor in defaults:
@@ -200,14 +242,81 @@ def _probe(tags, group, probe, model, declared, error, shapes) -> ProbeResult:
                 shape = tuple(count if i == 0 and d is None else (d or 1) for i, d in enumerate(declared[tensor] or ()))
                 finite[tensor] = True
             run_shapes[tensor] = tuple(shapes[key](count)) if key in shapes else shape
-        runs.append(Run(run_shapes, finite, kept))
-    return ProbeResult(probe.name, probe.images, probe.scale, tuple(runs), labels=labels)
+        runs.append(Run(run_shapes, finite, kept, {t: "float32" for t in kept}))
+    return ProbeResult(probe.name, probe.images, probe.scale, tuple(runs), labels=labels, details=details)
 
 
 def _declared_outputs(facts) -> dict:
-    return {t.name: t.shape for m in facts.meta_graphs for s in m.signatures for t in s.outputs if t.name}
+    declared = {t.name: t.shape for m in facts.meta_graphs for s in m.signatures for t in s.outputs if t.name}
+    traces = call_traces(facts) if module_format(facts) == TF2_SAVED_MODEL else None
+    output = next((t.outputs for t in traces or () if isinstance(t.outputs, TensorSpec)), None)
+    if output is not None:  # a TF2 model: what __call__ returns, directly and through hub.KerasLayer
+        declared.update({output_tensor(TF2_CALL): output.shape, output_tensor(TF2_KERAS_LAYER): output.shape})
+    return declared
+
+
+def _keras_details(facts) -> dict:
+    """What the Keras probes of a conformant TF2 model report: every listed trainable variable is a
+    trainable weight of hub.KerasLayer(trainable=True), none of the frozen layer's."""
+    graph = object_graph(facts) if module_format(facts) == TF2_SAVED_MODEL else None
+    if graph is None:
+        return {}
+    variables = [n for n in graph.elements(graph.child(graph.root, "variables")) if n.variable is not None]
+    trainable = sum(1 for n in variables if n.variable.trainable)
+    common = {"keras": "tf_keras", "weights": len(variables), "trainable_variables": trainable,
+              "input": "images" if tf2_kind(facts) == "image" else "strings"}
+    return {KERAS: {**common, "trainable_weights": 0}, KERAS_TRAINABLE: {**common, "trainable_weights": trainable}}
 
 
 def _width(shape) -> int:
     return shape[1] if shape and len(shape) == 2 and shape[1] else FEATURES
 
+
+
+def _call_dict(facts):
+    """The dict a TF2 text model's ``__call__`` returns (its first trace's), or None."""
+    if module_format(facts) != TF2_SAVED_MODEL:
+        return None
+    output = next((t.outputs for t in call_traces(facts) or ()), None)
+    return output if isinstance(output, StructDict) else None
+
+
+def _with_dict_outputs(observations: Observations, structure: StructDict, model: Model, shapes: dict):
+    """``observations`` whose __call__ runs return ``structure``'s keys (see the module docstring)."""
+    from dataclasses import replace
+
+    tag_sets = []
+    for run in observations.tag_sets:
+        probes = dict(run.probes)
+        group = probes.get(TF2_CALL)
+        if group is not None:
+            probes[TF2_CALL] = {name: _dict_probe(p, structure, model, shapes, run.tags) for name, p in group.items()}
+        tag_sets.append(replace(run, probes=probes))
+    return replace(observations, tag_sets=tuple(tag_sets))
+
+
+def _dict_probe(probe: ProbeResult, structure: StructDict, model: Model, shapes: dict, tags) -> ProbeResult:
+    from dataclasses import replace
+
+    count = len(probe.images)
+    if probe.name == TF2_TOKENIZE and not probe.error:
+        found = {"type": "RaggedTensor", "dtype": "int32", "ragged_rank": 1, "rows": count, **probe.details}
+        return replace(probe, details=found)
+    tensor = output_tensor(TF2_CALL)
+    runs = []
+    for index, run in enumerate(probe.runs):
+        batch = Batch(tags, probe.name, index, probe.images, probe.scale, 0, probe.labels,
+                      training=probe.name == TF2_TRAINING)
+        made = model(batch)
+        given = made if isinstance(made, dict) else {}
+        run_shapes, values, dtypes, finite = {}, {}, {}, {}
+        for key, spec in structure.items:
+            if not isinstance(spec, TensorSpec):
+                continue
+            shape = tuple(shapes[key](count)) if key in shapes else tuple(
+                count if i == 0 else (d or 4) for i, d in enumerate(spec.shape or ()))
+            name = f"{tensor}/{key}"
+            values[name] = np.asarray(given.get(key, np.zeros(shape)), np.float64)
+            run_shapes[name], dtypes[name], finite[name] = shape, spec.dtype, True
+        runs.append(Run(run_shapes, finite, values, dtypes))
+    return replace(probe, runs=tuple(runs))

@@ -15,7 +15,7 @@ import pytest
 
 from helpers import run_sigcheck, run_sigcheck_inprocess
 from sigcheck.api import check
-from sigcheck.cluster import parse_cluster
+from sigcheck.cluster import Window, parse_cluster
 from sigcheck.config import Config
 from sigcheck.errors import UsageError
 from sigcheck.registry import ScanProgress
@@ -143,3 +143,26 @@ def test_without_dask_the_cluster_option_says_what_to_install(exports):
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
         "sigcheck: error: --cluster needs Dask distributed, which is not installed: pip install 'sigcheck[dask]'"]
+
+
+@pytest.mark.parametrize("size", [1, 4, 16, 37])
+def test_the_cluster_window_never_holds_more_than_its_size_and_submits_in_batches(size):
+    import random
+
+    shuffle = random.Random(size)
+    calls = []
+
+    def submit(chunk):
+        calls.append(len(chunk))
+        return [f"key-{index}" for index, _ in chunk]
+
+    window = Window(enumerate(f"module-{i}" for i in range(203)), submit, size=size)
+    window.fill()
+    finished = []
+    while window.pending:
+        assert len(window.pending) <= size
+        finished.append(window.done(shuffle.choice(sorted(window.pending))))
+        window.fill()
+    assert sorted(finished) == [(i, f"module-{i}") for i in range(203)]  # each module exactly once
+    assert all(count >= window.batch for count in calls[:-1])  # no graph update for a single module
+    assert len(calls) <= 203 // window.batch + 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from sigcheck.api import runtime_settings
@@ -18,9 +19,10 @@ from sigcheck.engine import select_rules
 from sigcheck.probes import CATALOGUE
 from sigcheck.rules import load_rules
 from sigcheck.runtime.plan import make_plan
-from sigcheck.testing import assert_results, image_signatures, module
+from sigcheck.testing import assert_results, image_signatures, module, tensor_spec, tf2_module, trace
 from sigcheck.testing_runtime import (batch_dependent, constant, expects_0_255, features, nan_for, observe,
-                                      output_dropout, random_each_run, softmax, width)
+                                      output_dropout, random_each_run, size_dependent, softmax, training_dropout,
+                                      width)
 from test_rules_inprocess import text_module
 
 RULES = load_rules()
@@ -247,6 +249,105 @@ def test_txt715_fails_on_a_constant_embedding():
     check("TXT715", TEXT, model=constant)(fail="the embedding ignores its input")
 
 
+# --- TF2 SavedModels: __call__ (RUN501-RUN505, OUT405, OUT407, OUT412) and hub.KerasLayer (RSM811, RSM812)
+
+TF2 = tf2_module()  # float32 [?, ?, ?, 3] -> [?, 8], traced for training=True and False
+
+
+def test_tf2_run501_passes_when_call_returns_b_by_n_at_every_batch_size():
+    check("RUN501", TF2)(passes="__call__ runs for B=1, 2, 5 and returns float32 [B, 8] as its traces declare")
+
+
+def test_tf2_run501_fails_when_a_batch_size_fails_or_the_shape_is_not_b_by_n():
+    check("RUN501", TF2, probe_errors={"size-5": "ValueError: Could not find matching concrete function"})(
+        fail="B=5: failed")
+    check("RUN501", TF2, shapes={"default": lambda b: (b, 1, 8)})(fail="returned [B, 1, 8], expected [B, N]")
+
+
+def test_tf2_run502_to_run505_judge_call_in_inference_mode():
+    check("RUN502", TF2, model=nan_for("black"))(fail="black")
+    check("RUN503", TF2, model=batch_dependent)(fail="depends on the other images")
+    check("RUN504", TF2, model=random_each_run)(fail="randomness is active")
+    check("RUN505", TF2, model=constant)(fail="ignores the input")
+    for code in ("RUN502", "RUN503", "RUN504", "RUN505"):
+        check(code, TF2)(passes=True)
+
+
+def test_tf2_dropout_with_training_true_is_not_a_defect_of_inference():
+    """The training=True calls (DROPOUT) and the second size (RESIZED) stay out of the inference rules."""
+    for code in ("RUN503", "RUN504", "RUN505"):
+        check(code, TF2, model=training_dropout())(passes=True)
+
+
+def test_tf2_out405_passes_without_output_dropout_in_either_mode():
+    results = check("OUT405", TF2)(passes="no dropout on __call__'s output")
+    assert {r.evidence for r in results} == {"dynamic runs"}
+
+
+def test_tf2_out405_fails_on_output_dropout_with_training_true_and_skips_a_static_run():
+    check("OUT405", TF2, model=training_dropout())(fail="with training=True, found by dynamic runs")
+    assert_results("OUT405", TF2, runtime_skip_reason="runtime checks not run (--static)", skip="--static")
+
+
+def test_tf2_out407_judges_every_image_model():
+    check("OUT407", TF2)(passes="scores, not probabilities")
+    check("OUT407", TF2, model=softmax)(warn="softmax probabilities")
+
+
+def test_tf2_img307_compares_call_at_both_ranges():
+    results = check("IMG307", TF2)(passes="__call__ tells [0, 1] images apart")
+    assert {r.evidence for r in results} == {"runtime comparison"}
+    check("IMG307", TF2, model=expects_0_255)(warn="runtime: relative spread")
+
+
+def test_out412_passes_when_n_is_the_same_at_both_sizes():
+    check("OUT412", TF2)(passes="N = 8 at 224x224 and at 160x160")
+
+
+def test_out412_fails_when_n_follows_the_image_size():
+    check("OUT412", TF2, model=size_dependent)(fail="N is 15 at 224x224 but 13 at 160x160")
+
+
+def test_out412_skips_a_model_of_one_image_size_and_tf1_modules():
+    fixed = tf2_module(call_traces=(trace("c", tensor_spec(shape=(None, 64, 64, 3)), False),))
+    check("OUT412", fixed)(skip="one image size (64x64)")
+    check("OUT412")(skip="applies to tf2-saved-model")
+
+
+def test_rsm811_passes_when_the_keras_model_runs_a_batch():
+    check("RSM811", TF2)(passes="hub.KerasLayer wraps the model; a tf_keras model built on it runs a batch of 2 "
+                              "images -> float32 [2, 8]")
+
+
+def test_rsm811_fails_when_the_keras_model_cannot_run():
+    check("RSM811", TF2, probe_errors={"keras": "ValueError: Could not find matching concrete function"})(
+        fail="fails on a batch of 2 images: ValueError")
+
+
+def test_rsm812_passes_when_the_trainable_layer_has_the_trainable_variables():
+    check("RSM812", TF2)(passes="has 1 trainable weight(s); the model has 1 trainable variable(s)")
+    check("RSM812", tf2_module(trainable=None, variables=(6,)))(passes="no trainable variables")
+
+
+def test_rsm812_fails_when_trainable_variables_do_not_reach_the_layer():
+    check("RSM812", TF2, details={"keras-trainable": {"trainable_variables": 1, "trainable_weights": 0}})(
+        fail="has no trainable weights, though the model has 1 trainable variable(s)")
+
+
+def test_tf2_probes_follow_the_selected_rules():
+    def planned(select):
+        settings = runtime_settings(select_rules(RULES, select), Config())
+        plan = make_plan(TF2, "m", batch_sizes=settings.batch_sizes, dropout_runs=settings.dropout_runs,
+                         max_batch_bytes=settings.max_batch_bytes, needs=settings.needs)
+        assert plan.loader == "tf2"
+        return {g.input_tensor: [(p.name, p.training) for p in g.probes] for g in plan.tag_sets[0].groups}
+
+    assert planned(("RSM811",)) == {"hub.KerasLayer": [("keras", None)]}
+    assert planned(("OUT412",)) == {"__call__": [("size-1", False), ("size-2", False), ("size-5", False),
+                                                 ("tf2-resized", False)]}
+    assert planned(("OUT405",)) == {"__call__": [("repeat", False), ("dropout", True)]}
+
+
 # --- probes declared by the rules --------------------------------------------
 
 def probe_names(select, config=Config()):
@@ -379,3 +480,70 @@ def test_adding_a_runtime_rule_is_a_toml_entry_and_a_check(tmp_path, monkeypatch
         assert _without_cases(rules) == ["RUN599"]
     finally:
         sigcheck.rules.load_rules.cache_clear()
+
+
+# --- TF2 text models: TXT711-TXT715 on an embedding's __call__, TXT756-TXT758 -------------
+from sigcheck.facts.objects import SavedObject, StructDict, TypeSpec  # noqa: E402
+
+_TEXTS = tensor_spec("texts", "string", (None,))
+_KEYS = ("input_mask", "input_type_ids", "input_word_ids")
+_IDS = StructDict(tuple((k, tensor_spec(k, "int32", (None, 4))) for k in _KEYS))
+_TOKENIZE = SavedObject(8, "function", concrete_functions=("tok",))
+
+
+def _text_model(inputs, outputs, *, training=(None,), tokenize=False):
+    traces = tuple(trace(f"c{i}", inputs, *(() if t is None else (t,)), outputs=outputs)
+                   for i, t in enumerate(training))
+    extra = dict(extra_nodes=(_TOKENIZE,), extra_children=(("tokenize", 8),),
+                 extra_traces=(trace("tok", _TEXTS, outputs=TypeSpec("ragged", "int32", (None, None), 1)),)) \
+        if tokenize else {}
+    return tf2_module(call_traces=traces, variables=None, trainable=None, losses=(), **extra)
+
+
+TF2_EMBEDDING = _text_model(_TEXTS, tensor_spec(shape=(None, 8)))
+TF2_PREPROCESSOR = _text_model(_TEXTS, _IDS, training=(False, True), tokenize=True)
+TF2_ENCODER = _text_model(_IDS, StructDict((("default", tensor_spec(shape=(None, 8))),
+                                            ("pooled_output", tensor_spec(shape=(None, 8))),
+                                            ("sequence_output", tensor_spec(shape=(None, 4, 8))))))
+
+
+def test_tf2_text_embedding_is_judged_by_the_tf1_text_runtime_rules():
+    check("TXT711", TF2_EMBEDDING)(passes="runs for B=1, 2, 5, 10 on every synthetic string")
+    check("TXT712", TF2_EMBEDDING, model=nan_for("empty"))(fail="NaN or Inf for empty")
+    check("TXT714", TF2_EMBEDDING, model=random_each_run)(fail="randomness is active")
+    check("TXT715", TF2_EMBEDDING, model=constant)(fail="the embedding ignores its input")
+    check("TXT711", TF2_PREPROCESSOR)(skip="its API: preprocessor; see TXT756-TXT758")
+
+
+def test_tf2_preprocessor_inference_passes_and_ignores_training():
+    check("TXT756", TF2_PREPROCESSOR)(passes="int32 [B, 4] tensors and training=True gives the same tensors")
+    check("TXT756", TF2_EMBEDDING)(skip="its API: embedding")
+
+
+def _masked_when_training(batch):
+    return {"input_word_ids": np.full((len(batch.images), 4), 0.0 if batch.training else 3.0)}
+
+
+def test_tf2_preprocessor_inference_fails_when_training_changes_outputs_or_shapes_differ():
+    check("TXT756", TF2_PREPROCESSOR, model=_masked_when_training)(fail="training=True changes input_word_ids")
+    check("TXT756", TF2_PREPROCESSOR, shapes={"input_mask": lambda b: (b, 6)})(fail="different seq_lengths [4, 6]")
+    check("TXT756", TF2_PREPROCESSOR, shapes={"input_word_ids": lambda b: (1, 4)})(fail="expected int32 [B, seq_length]")
+    check("TXT756", TF2_PREPROCESSOR, probe_errors={"text-all": "InvalidArgumentError: empty"})(
+        fail="failed on long, out-of-vocabulary")
+
+
+def test_tf2_encoder_inference_on_synthetic_token_ids():
+    check("TXT757", TF2_ENCODER)(passes="synthetic token ids at B=1, 2, 5 give 'default' float32 [B, dim]")
+    check("TXT757", TF2_ENCODER, shapes={"default": lambda b: (max(1, b - 1), 8)})(
+        fail="'default' is float32 [1, 8], expected float32 [B, dim]")
+    check("TXT757", TF2_ENCODER, shapes={"sequence_output": lambda b: (b, 8)})(fail="[B, seq_length, dim]")
+    check("TXT757", TF2_ENCODER, probe_errors={"tf2-ids-2": "InvalidArgumentError: indices"})(fail="B=2: failed")
+    check("TXT757", TF2_PREPROCESSOR)(skip="its API: preprocessor")
+
+
+def test_tf2_tokenize_inference_wants_one_int32_ragged_row_per_string():
+    check("TXT758", TF2_PREPROCESSOR)(passes="int32 RaggedTensor (ragged rank 1) with one row per string")
+    check("TXT758", TF2_PREPROCESSOR, details={"tf2-tokenize": {"rows": 9}})(fail="9 rows) for 10 strings")
+    check("TXT758", TF2_PREPROCESSOR, details={"tf2-tokenize": {"type": "EagerTensor", "ragged_rank": 0}})(
+        fail="a EagerTensor of int32")
+    check("TXT758", TF2_PREPROCESSOR, probe_errors={"tf2-tokenize": "UnicodeDecodeError"})(fail="tokenize fails")

@@ -27,7 +27,10 @@ CATALOG = sigcheck.fixtures.catalog
 RECIPES = sigcheck.fixtures.RECIPES
 RULES = load_rules()
 BATCHED = [r for r in RECIPES if not r.run_args]
-CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info")
+# the TF1 text module and one conformant TF2 model per text API (embedding, preprocessor, encoder)
+TEXT_CONFORMANT = ("text-conformant", "tf2-text-embedding", "tf2-text-preprocessor", "tf2-text-encoder")
+CONFORMANT = ("fv-conformant", "classifier-conformant", "fv-no-image-info", "tf2-fv-conformant",
+              "tf2-classifier-conformant")
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +72,7 @@ def test_each_runtime_rule_passes_conformant_and_fails_its_violators(rule, full_
                  and CATALOG.expected_verdicts(r, RULES, static=False)[code] == violated]
     assert violators, f"{code} has no failing fixture"
     passing = []
-    for name in (("text-conformant",) if rule.scope == "text" else CONFORMANT):
+    for name in (TEXT_CONFORMANT if rule.scope == "text" else CONFORMANT):
         expected = CATALOG.expected_verdicts(CATALOG.recipe(name), RULES, static=False)[code]
         assert expected in ("pass", "skip") and rule_verdicts(full_reports[name])[code] == expected, name
         passing += [name] if expected == "pass" else []

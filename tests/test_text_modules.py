@@ -16,7 +16,7 @@ from sigcheck.analysis.execution import unsafe_ops
 from sigcheck.config import Config
 from sigcheck.engine import effective_options
 from sigcheck.errors import ConfigError
-from sigcheck.facts.assets import AssetFacts, PathConst, asset_problem
+from sigcheck.facts.assets import AssetFacts, PathConst, VariableHandle, asset_problem
 from sigcheck.facts.kind import module_kind
 from sigcheck.rules import rule_by_code
 from sigcheck.testing import assert_results, graph, meta_graph, module, node, signature, tensor
@@ -146,3 +146,73 @@ def test_kind_is_shown_and_kind_text_tells_an_image_module_why_it_is_no_text_mod
     assert (verdicts["TXT701"], verdicts["TXT702"], verdicts["TXT703"]) == ("pass", "fail", "fail")
     text = run_sigcheck_inprocess("--static", modules.build("text-conformant")).stdout
     assert "Kind" in text and "text" in text and "Common Signatures for Text" in text
+
+
+# --- SEC601: a TF2 table initialised in a library function (issue 14) ----------
+# The shape tf.saved_model.save writes for a StaticHashTable over a TextFileInitializer of an Asset:
+# the table's _initialize is a restored concrete function whose filename argument is bound to the
+# captured asset object, and the graph's init op (for TensorFlow's TF1 loader) calls the same
+# function with the value of a variable assigned the declared asset Placeholder.
+_INIT = "__inference__initializer_1"
+
+
+def _tf2_reading(*, bound=(8, 9), body=None, inputs=("filepath", "handle"), call_args=("read", "hash_table"),
+                 extra=(), assets=None, handles=None, path_consts=(), asset_problem=None):
+    from sigcheck.facts.assets import VariableHandle
+    from sigcheck.facts.objects import SavedObject
+    from sigcheck.testing import collection, function, reusable_graph, tensor_spec, tf2_module, trace
+
+    body = body or (node("init", "InitializeTableFromTextFileV2", "handle", "filepath"),
+                    node("Const", "Const"), node("Identity", "Identity", "Const:output:0", "^init"))
+    objects = reusable_graph(
+        extra_children=(("vocabulary", 8), ("table", 9)),
+        extra_nodes=(SavedObject(8, "asset", asset_index=0), SavedObject(9, "resource", (("_initialize", 10),)),
+                     SavedObject(10, "function", concrete_functions=(_INIT,)),
+                     SavedObject(11, "constant", constant="hostname")),
+        extra_traces=(trace(_INIT, outputs=tensor_spec("output_0", "int32", ()), bound=bound),))
+    nodes = (node("asset_path_initializer", "Placeholder"), node("Variable", "VarHandleOp"),
+             node("Variable/Assign", "AssignVariableOp", "Variable", "asset_path_initializer"),
+             node("read", "ReadVariableOp", "Variable", "^Variable/Assign"), node("hash_table", "HashTableV2"),
+             node("hostname", "Const"),
+             node("call", "StatefulPartitionedCall", *call_args, functions=(_INIT,)),
+             node("main", "NoOp", "^call", "^Variable/Assign"), *extra)
+    others = tuple(function(f.name, ()) for f in objects.concrete_functions if f.name != _INIT)
+    meta = tf2_module(objects, library=(function(_INIT, body, inputs),) + others).meta_graphs[0]
+    return replace(meta, graph=graph(nodes, meta.graph.functions),
+                   collections=(collection("saved_model_main_op", "node_list", ("main",)),),
+                   assets=(AssetFacts("asset_path_initializer:0", "vocab.txt", "asset_file_def", asset_problem),)
+                   if assets is None else assets,
+                   handles=(VariableHandle("Variable", None, ("", "Variable")),) if handles is None else handles,
+                   path_consts=(PathConst("hostname", "/etc/hostname"), *path_consts))
+
+
+def test_a_tf2_table_reading_its_captured_asset_is_allowed():
+    assert _reasons(_tf2_reading()) == []
+    # through a function that passes its own argument on, and Identity ops
+    inner = (node("arg", "Identity", "filepath"), node("init", "InitializeTableFromTextFileV2", "handle", "arg:output:0"))
+    outer = (node("call", "PartitionedCall", "filepath", "handle", functions=("inner",)),)
+    from sigcheck.testing import function
+    meta = _tf2_reading(body=outer)
+    meta = replace(meta, graph=graph(meta.graph.nodes, meta.graph.functions + (
+        function("inner", inner, ("filepath", "handle")),)))
+    assert _reasons(meta) == []
+
+
+@pytest.mark.parametrize("meta, says", [
+    (_tf2_reading(bound=(11, 9)), "'/etc/hostname', a constant captured by __inference__initializer_1: an absolute"),
+    (_tf2_reading(bound=(9,)), "argument 0 of restored function __inference__initializer_1, a path its caller"),
+    (_tf2_reading(bound=(9, 8)), "captures, object 9 (resource), not a declared asset"),
+    (_tf2_reading(asset_problem="assets/vocab.txt does not exist in the module"), "does not exist in the module"),
+    (_tf2_reading(body=(node("path", "Const"), node("init", "InitializeTableFromTextFileV2", "handle", "path"))),
+     "computed by 'path' (Const) inside function"),
+    (_tf2_reading(call_args=("hostname", "hash_table")), "reads '/etc/hostname': an absolute path outside the module"),
+    (_tf2_reading(extra=(node("evil", "AssignVariableOp", "Variable", "hostname"),)),
+     "'/etc/hostname': an absolute path outside the module, not a declared asset (assigned to variable 'Variable'"),
+    (_tf2_reading(extra=(node("restore", "StatefulPartitionedCall", "Variable"),)), "'restore' (StatefulPartitionedCall) also"),
+    (_tf2_reading(handles=(VariableHandle("Variable", None, ("", "Variable")),
+                           VariableHandle("v", "__inference_f", ("", "Variable")))), "also named by 'v'"),
+    (_tf2_reading(assets=()), "reads asset object 8, whose asset_file_def entry does not exist"),
+    (_tf2_reading(call_args=()), "which 'call' does not pass"),
+])
+def test_any_other_tf2_file_read_stays_a_violation_saying_why(meta, says):
+    assert any(says in reason for reason in _reasons(meta)), _reasons(meta)

@@ -1,4 +1,4 @@
-"""The genuine TF2 consumer agrees with sigcheck's RSM verdicts on every TF2 fixture.
+"""The genuine TF2 consumer agrees with sigcheck's RSM and TF2 image verdicts on every TF2 fixture.
 
 One child process runs the installed tensorflow_hub (hub.load, and hub.KerasLayer
 in a tf_keras model, as a user fine-tunes) over every TF2 recipe
@@ -8,7 +8,12 @@ False behave differently, a batch size refused, variables missing from the
 Keras layer's weights, a non-trainable variable fine-tuned, a regularization loss
 that cannot be computed, a sub-callable that cannot be called; for image models,
 float32 images refused, and the Keras model's output not one float32 [batch, N]
-tensor with N known.  sigcheck's static run must fail exactly those rules.
+tensor with N known; and, as the full run judges them, a Keras model of
+hub.KerasLayer(path) failing on a batch, no trainable weights with
+trainable=True though the model has trainable variables, the same batch
+twice giving different outputs, N changing with the image size.  sigcheck
+must fail exactly those rules (static rules in a static run, runtime rules in
+the full run that tests/test_runtime_rules.py makes).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 import pytest
 
 import sigcheck.fixtures
+from helpers import run_sigcheck
 from sigcheck.api import check
 from sigcheck.facts.objects import StructDict
 from sigcheck.facts.reader import read_module
@@ -43,10 +49,20 @@ def _input_dtype(path: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def verdicts(modules):
-    reports = {r.name: check(modules.build(r.name), static=True) for r in TF2}
-    wanted = {name: [report.facts["directory"], report.facts["tf2"]["kind"], _input_dtype(report.facts["directory"])]
-              for name, report in reports.items()}
+def full_reports(modules, once_per_run):
+    """The full run of every fixture that tests/test_runtime_rules.py judges (computed once per test run)."""
+    from test_runtime_rules import BATCHED
+
+    run = once_per_run("full-run", lambda: run_sigcheck(
+        "--format", "json", "--jobs", "2", *[modules.build(r.name) for r in BATCHED]))
+    return {recipe.name: report for recipe, report in zip(BATCHED, run.json["reports"])}
+
+
+@pytest.fixture(scope="module")
+def verdicts(modules, full_reports):
+    reports = {r.name: (check(modules.build(r.name), static=True), full_reports[r.name]) for r in TF2}
+    wanted = {name: [static.facts["directory"], static.facts["tf2"]["kind"], _input_dtype(static.facts["directory"])]
+              for name, (static, _) in reports.items()}
     run = subprocess.run([sys.executable, str(PROBE), json.dumps(wanted)], capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -56,8 +72,10 @@ def verdicts(modules):
 
 @pytest.mark.parametrize("recipe", TF2, ids=lambda r: r.name)
 def test_the_client_shows_exactly_the_problems_sigcheck_fails(recipe, verdicts):
-    report, client = verdicts[recipe.name]
-    failed = {r.rule for r in report.results if r.rule in client and r.status == "fail"}
+    """Static rules as a static run judges them, runtime rules (RSM811, RSM812, RUN504, OUT412) as a full run does."""
+    (static, full), client = verdicts[recipe.name]
+    failed = {r.rule for r in static.results if r.rule in client and r.status == "fail"}
+    failed |= {r["rule"] for r in full["results"] if r["rule"] in client and r["status"] == "fail"}
     shown = {code for code, problem in client.items() if problem}
     assert failed == shown, f"sigcheck fails {sorted(failed)}, the client shows {sorted(shown)}"
     assert failed == {code for code in recipe.violates if code in client}

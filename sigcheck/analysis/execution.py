@@ -39,7 +39,7 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from ..facts.graph import tensor_op_name, walk_back
-from .assets import asset_read_problem
+from .assets import PLAIN_CALLS, RESTORED_CALL_PREFIX, asset_read_problem
 
 # Collections whose ops a loader or hub.Module runs when the module is loaded.
 INIT_COLLECTIONS = ("table_initializer", "saved_model_main_op", "legacy_init_op", "init_op", "local_init_op")
@@ -102,7 +102,7 @@ def with_restored_calls(meta) -> tuple:
     from ..facts.model import GraphFacts, NodeFacts
 
     owners = _function_owners(graph)
-    calls = tuple(NodeFacts(f"<restored>/{f.name}", RESTORED_CALL_OP, (), (f.name,))
+    calls = tuple(NodeFacts(f"{RESTORED_CALL_PREFIX}{f.name}", RESTORED_CALL_OP, (), (f.name,))
                   for f in graph.concrete_functions)
     extended = GraphFacts(nodes=meta.graph.nodes + calls, functions=meta.graph.functions)
     roots = [(f"restored function {owners.get(c.functions[0], '(unowned)')}", c.name) for c in calls]
@@ -163,11 +163,10 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
     for malformed in walk.malformed:
         if malformed.key is not None:
             found(malformed.key, None, f"{walk.describe(malformed.key)} {malformed.problem}")
-    callers = _callers(walk) if restore_ops else {}
+    callers = _callers(walk) if restore_ops or (asset_ops and graph.functions) else {}
     for scope, name, node in walk:
         if node.op in asset_ops and node.op not in library:
-            reason = asset_read_problem(meta, node) if scope is None else (
-                f"{node.op} {node.name!r} is inside a library function: its filename cannot be proven an asset")
+            reason = asset_read_problem(meta, node, scope, callers)
             if reason:
                 found((scope, name), node.op, reason=reason)
         elif node.op not in allowed and node.op not in library:
@@ -206,7 +205,6 @@ def _unproven_restore(meta, scope, node, callers: dict) -> Optional[str]:
             "variables path")
 
 
-_PLAIN_CALLS = ("PartitionedCall", "StatefulPartitionedCall")
 
 
 def _callers(walk) -> dict:
@@ -223,7 +221,7 @@ def _passes(caller, function: str, position: int, expected: str) -> bool:
     as argument ``position``."""
     scope, node = caller
     direct = node.op == function and not node.functions
-    if scope is not None or not (direct or (node.op in _PLAIN_CALLS and node.functions == (function,))):
+    if scope is not None or not (direct or (node.op in PLAIN_CALLS and node.functions == (function,))):
         return False  # a nested call, or one that passes other arguments (If, Case, While, a function attr)
     data = [raw for raw in node.inputs if not raw.startswith("^")]
     return position < len(data) and _tensor(data[position]) == expected

@@ -96,6 +96,12 @@ def tolerance(reference, rtol: float, atol: float) -> float:
 
 
 def each_default_observed(ctx):
-    """(signature, where, Observed) for the `default` output of every image signature in the inference graph."""
+    """(signature, where, Observed) for the `default` output of every image signature in the inference graph;
+    for a TF2 model, (None, where, Observed) for the output of ``__call__`` in inference mode."""
+    if ctx.tf2_kind is not None:
+        from ._tf2observed import each_call_default
+
+        yield from each_call_default(ctx)
+        return
     for signature in ctx.image_signatures:
         yield signature, ctx.where(signature, "outputs", DEFAULT), observed(ctx, ctx.primary.tags, signature.name)

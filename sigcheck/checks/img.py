@@ -16,11 +16,14 @@ from __future__ import annotations
 from ..analysis.input_range import relative_spread, static_evidence
 from ..facts.image import IMAGES, expected_image_size, image_input
 from ..facts.model import format_shape, format_tags
+from ..facts.tf2 import call_traces, single_input
 from ..probes import ALL, RANGE255
 from . import _tf2image as tf2image
 from . import check, location, passed, skipped, violated
 from ._tf2image import is_tf2
 from ._observed import observed
+from ._tf2observed import WHERE as TF2_WHERE
+from ._tf2observed import call_observed
 
 
 def _each_image_input(ctx):
@@ -170,6 +173,31 @@ def _expected_size(meta, signature, where):
     return passed(f"{graph}expected image size {size}, from {source}{note}", **where)
 
 
+def _tf2_input_range(ctx, options):
+    """The runtime comparison alone, on __call__ with training=False."""
+    dtypes = {getattr(single_input(t), "dtype", None) for t in call_traces(ctx.facts) or ()}
+    if not any(str(d).startswith(("float", "bfloat")) for d in dtypes):
+        yield skipped(f"__call__ takes {'/'.join(sorted(map(str, dtypes)))}: its value range follows from the dtype "
+                      "(see IMG302)", **TF2_WHERE)
+        return
+    if ctx.observations is None:
+        yield skipped(ctx.runtime_skip_reason or ctx.runtime_error or "a TF2 model's input range is judged by "
+                      "running it: the model was not run", **TF2_WHERE)
+        return
+    seen = call_observed(ctx)
+    if seen.probes is None:
+        yield seen.unobserved(**TF2_WHERE)
+        return
+    dynamic, measured = dynamic_evidence(seen, options)
+    if dynamic:
+        yield violated(f"the model seems to expect RGB values in [0, 255], not [0, 1]: runtime: {dynamic}",
+                       evidence="runtime comparison", **TF2_WHERE)
+    elif measured:
+        yield passed(f"__call__ tells [0, 1] images apart; {measured}", evidence="runtime comparison", **TF2_WHERE)
+    else:
+        yield skipped("the [0, 255] batch did not run (see RUN501)", **TF2_WHERE)
+
+
 def dynamic_evidence(seen, options):
     """(evidence or None, description of what was measured) from the range probes."""
     if seen.probes is None:
@@ -196,6 +224,9 @@ def dynamic_evidence(seen, options):
 
 @check("IMG307", needs=(RANGE255, ALL))
 def input_range(ctx, options):
+    if is_tf2(ctx):
+        yield from _tf2_input_range(ctx, options)
+        return
     for signature in ctx.image_signatures:
         tensor = image_input(signature)
         where = ctx.where(signature, "inputs", tensor.key if tensor else "")

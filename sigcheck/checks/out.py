@@ -22,11 +22,12 @@ from __future__ import annotations
 from ..analysis.dropout import dynamic_dropout, static_dropout
 from ..facts.image import DEFAULT
 from ..facts.model import format_shape, format_tags
-from ..probes import ALL, DROPOUT, REPEAT, SIZES
+from ..probes import ALL, DROPOUT, REPEAT, RESIZED, SIZES
 from . import _tf2image as tf2image
 from . import check, location, passed, skipped, violated
 from ._tf2image import is_tf2
 from ._observed import each_default_observed, observed
+from . import _tf2run as tf2run
 
 
 def _each_default_output(ctx):
@@ -147,6 +148,9 @@ def _dynamic(ctx, meta, names, options):
 
 @check("OUT405", needs=(REPEAT, DROPOUT))
 def no_output_dropout(ctx, options):
+    if ctx.tf2_kind is not None:
+        yield from tf2run.no_output_dropout(ctx, options)
+        return
     for meta in ctx.facts.meta_graphs:
         present = [s.name for s in ctx.image_signatures_in(meta)]
         where = {"tags": meta.tags, "location": location(meta.tags, "signatures", present[0] if present else "",
@@ -172,6 +176,8 @@ def no_output_dropout(ctx, options):
 
 
 def _is_classification(ctx, signature) -> bool:
+    if signature is None:
+        return True  # TF2: the API does not say, so every image model's output is judged
     if signature.name == "image_classification":
         return True
     named = ctx.primary.signature("image_classification")
@@ -203,17 +209,23 @@ def logits_not_probabilities(ctx, options):
         sums_to_one = in_unit and bool(np.all(np.abs(values.sum(axis=1) - 1) <= options["sum_tolerance"]))
         open_unit = bool(((values > 0) & (values < 1)).all())
         example = ", ".join(f"{v:.3g}" for v in values[0][:4])
+        output = "'default'" if signature is not None else "__call__'s output"
         if sums_to_one:
-            yield violated(f"on every batch the rows of 'default' lie in [0, 1] and sum to 1 (e.g. [{example}, ...]): "
+            yield violated(f"on every batch the rows of {output} lie in [0, 1] and sum to 1 (e.g. [{example}, ...]): "
                            "these look like softmax probabilities, not logits", **where)
         elif open_unit and values.shape[1] > 1:
-            yield violated(f"every element of 'default' lies strictly inside (0, 1) (e.g. [{example}, ...]): "
+            yield violated(f"every element of {output} lies strictly inside (0, 1) (e.g. [{example}, ...]): "
                            "these look like sigmoid probabilities, not logits", **where)
         else:
             low, high = float(values.min()), float(values.max())
-            yield passed(f"'default' ranges over [{low:.3g}, {high:.3g}]: scores, not probabilities", **where)
+            yield passed(f"{output} ranges over [{low:.3g}, {high:.3g}]: scores, not probabilities", **where)
 
 
 @check("OUT411")
 def single_output(ctx, options):
     yield from tf2image.single_output(ctx)
+
+
+@check("OUT412", needs=(SIZES, RESIZED))
+def size_independent_n(ctx, options):
+    yield from tf2run.size_independent_n(ctx)

@@ -13,6 +13,9 @@ from __future__ import annotations
 from ..facts.model import format_shape, format_tags
 from ..probes import ALL, OUTPUTS, REPEAT, SIZES, kind_of
 from . import check, location, passed, skipped, violated
+from . import _tf2run as tf2run
+from ._tf2observed import WHERE as TF2_WHERE
+from ._tf2observed import call_observed
 from ._observed import (
     each_default_observed,
     max_difference,
@@ -35,6 +38,9 @@ def _shape_problem(actual: tuple, declared, batch: int):
 
 @check("RUN501", needs=(SIZES,))
 def inference(ctx, options):
+    if ctx.tf2_kind is not None:
+        yield from tf2run.inference(ctx)
+        return
     for meta in ctx.facts.meta_graphs:
         run = ctx.observations.for_tags(meta.tags)
         for signature in ctx.image_signatures_in(meta):
@@ -76,38 +82,49 @@ def inference(ctx, options):
                              "with batch dimension B", **where)
 
 
-@check("RUN502", needs=(SIZES, ALL))
-def finite(ctx, options):
+def _finite_targets(ctx):
+    """(where, Observed, {tensor: output key}) for every image signature of every tag set, or TF2's __call__."""
+    if ctx.tf2_kind is not None:
+        seen = call_observed(ctx)
+        yield dict(TF2_WHERE), seen, {seen.tensor: "__call__ output"}
+        return
     for meta in ctx.facts.meta_graphs:
         for signature in ctx.image_signatures_in(meta):
             where = {**ctx.where(signature), "tags": meta.tags,
                      "location": location(meta.tags, "signatures", signature.name)}
             seen = observed(ctx, meta.tags, signature.name)
-            if seen.probes is None:
-                yield seen.unobserved(**where)
-                continue
-            tensors = {ctx.observations.tensor(meta.tags, signature.name, t.key): t.key for t in signature.outputs}
-            bad: dict = {}  # output key -> (images, passes)
-            ran = 0
-            for name, probe in seen.probes.items():
-                if probe.scale != 1.0:
-                    continue  # out-of-range probes (IMG307) may legitimately overflow
-                for run in probe.runs:
-                    ran += 1
-                    for tensor, key in tensors.items():
-                        if not run.finite.get(tensor, True):
-                            images, passes = bad.setdefault(key, (set(), []))
-                            images.update(_nonfinite_images(probe, run, tensor))
-                            passes.append(name)
-            if not ran:
-                yield skipped("no probe ran (see RUN501)", **where)
-            elif bad:
-                found = [f"'{key}' in {len(passes)} of {ran} forward passes"
-                         + (f", for {', '.join(sorted(images))}" if images else "")
-                         for key, (images, passes) in sorted(bad.items())]
-                yield violated("NaN or Inf: " + "; ".join(found), **where)
-            else:
-                yield passed(f"all outputs finite in {ran} forward pass(es) of synthetic images", **where)
+            tensors = None if seen.probes is None else {
+                ctx.observations.tensor(meta.tags, signature.name, t.key): t.key for t in signature.outputs}
+            yield where, seen, tensors
+
+
+@check("RUN502", needs=(SIZES, ALL))
+def finite(ctx, options):
+    for where, seen, tensors in _finite_targets(ctx):
+        if seen.probes is None:
+            yield seen.unobserved(**where)
+            continue
+        bad: dict = {}  # output key -> (images, passes)
+        ran = 0
+        for name, probe in seen.probes.items():
+            if probe.scale != 1.0:
+                continue  # out-of-range probes (IMG307) may legitimately overflow
+            for run in probe.runs:
+                ran += 1
+                for tensor, key in tensors.items():
+                    if not run.finite.get(tensor, True):
+                        images, passes = bad.setdefault(key, (set(), []))
+                        images.update(_nonfinite_images(probe, run, tensor))
+                        passes.append(name)
+        if not ran:
+            yield skipped("no probe ran (see RUN501)", **where)
+        elif bad:
+            found = [f"'{key}' in {len(passes)} of {ran} forward passes"
+                     + (f", for {', '.join(sorted(images))}" if images else "")
+                     for key, (images, passes) in sorted(bad.items())]
+            yield violated("NaN or Inf: " + "; ".join(found), **where)
+        else:
+            yield passed(f"all outputs finite in {ran} forward pass(es) of synthetic images", **where)
 
 
 def _nonfinite_images(probe, run, tensor) -> list:

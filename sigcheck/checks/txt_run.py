@@ -3,21 +3,32 @@
 The image runtime rules (RUN501-RUN505) made for text: the probes feed
 ``runtime.strings`` (sentences, a word, a URL, the empty string, CJK, accented,
 emoji, 10 000 characters, out-of-vocabulary tokens) to the `default` signature.
+A TF2 text embedding follows the same convention (string [batch] to float32
+[batch, dim]): its ``__call__`` is judged as a `default` signature whose one
+output is what ``__call__`` returns; TF2 preprocessors and encoders skip
+(checks/txt2_run.py judges them).
 """
 
 from __future__ import annotations
 
 from ..facts.image import DEFAULT
-from ..facts.model import format_tags
+from ..facts.model import SignatureFacts, TensorFacts, format_tags
+# facts.objects is imported inside the functions that use it: a TF1 module's static check
+# never loads the TF2 object facts (start-up cost, BENCHMARKS.md).
+from ..facts.tf2 import CALL, call_traces
 from ..probes import TEXT_ALL, TEXT_REPEAT, TEXT_SIZES, kind_of
 from . import check, location, passed, skipped, violated
-from ._observed import max_difference, observed, repeat_difference, tolerance
+from ._observed import Observed, max_difference, observed, repeat_difference, tolerance
 
 _DISTINCT_LABELS = ("sentence-cat", "sentence-weather", "url")
 
 
 def _each(ctx, every_tag_set: bool = False):
-    """(meta, signature, where, Observed) for `default` of the text module, per tag set."""
+    """(meta, signature, where, Observed) for `default` of the text module, per tag set; for a TF2
+    text embedding, its ``__call__`` as a signature of the object graph's meta graph."""
+    if ctx.tf2_kind is not None:
+        yield from _each_tf2(ctx)
+        return
     metas = ctx.facts.meta_graphs if every_tag_set else (ctx.primary,)
     for meta in metas:
         for signature in ctx.text_signatures:
@@ -26,6 +37,25 @@ def _each(ctx, every_tag_set: bool = False):
             where = {"tags": meta.tags, "signature": signature.name,
                      "location": location(meta.tags, "signatures", signature.name)}
             yield meta, meta.signature(signature.name), where, observed(ctx, meta.tags, signature.name)
+
+
+def _each_tf2(ctx):
+    from ..facts.objects import TensorSpec
+    from ._tf2observed import WHERE, call_observed, tf2_tags
+    from .txt2 import tf2_text_role
+
+    meta = next(m for m in ctx.facts.meta_graphs if m.tags == tf2_tags(ctx))
+    role = tf2_text_role(ctx)
+    if role != "embedding":
+        why = f"not a TF2 text embedding (its API: {role}; see TXT756-TXT758)" if role else "not a TF2 text embedding"
+        yield meta, None, dict(WHERE), Observed(None, None, why)
+        return
+    traces = call_traces(ctx.facts) or ()
+    output = next((t.outputs for t in traces if t.training in (False, None)), traces[0].outputs)
+    seen = call_observed(ctx)
+    tensor = TensorFacts(DEFAULT, seen.tensor or f"{CALL}/output", "float32",
+                         output.shape if isinstance(output, TensorSpec) else None)
+    yield meta, SignatureFacts(CALL, "", (), (tensor,)), dict(WHERE), seen
 
 
 def _shape_problem(actual: tuple, declared, batch: int, key: str):

@@ -10,6 +10,15 @@ recorded here lets SEC601 prove that a table initialiser reads only the module's
 own assets (``analysis.assets``): which tensors are declared assets, whether each
 declared file is a regular file inside the module, and the string a
 file-reading op would be given otherwise.
+
+A TF2 SavedModel initialises its tables in library functions (a restored
+table's ``_initialize``): the filename is an argument, which
+``tf.saved_model.load`` binds to a captured asset object of the object graph and
+TensorFlow's SavedModel loader (running the graph's init op) feeds from a
+variable assigned the declared asset Placeholder.  For those proofs this also
+records the string Consts passed to such functions and captured as constants,
+and the resource every variable handle names (two handles naming one resource
+are one variable).
 """
 
 from __future__ import annotations
@@ -52,8 +61,19 @@ class PathConst:
     value: str
 
 
+@dataclass(frozen=True)
+class VariableHandle:
+    """A VarHandleOp of the graph (``function`` None) or of a library function, and the
+    resource it names: (container, shared_name, or the node's name when that is empty)."""
+
+    node: str
+    function: Optional[str]
+    resource: tuple
+
+
 def read_assets(module_dir: str, meta_graph, graph) -> tuple:
-    """(declared AssetFacts, PathConsts) of one MetaGraphDef proto; ``graph`` is its GraphFacts."""
+    """(declared AssetFacts, PathConsts, VariableHandles) of one MetaGraphDef proto; ``graph``
+    is its GraphFacts.  PathConsts and VariableHandles are read only when file-reading ops exist."""
     declared = [(a, "asset_file_def") for a in meta_graph.asset_file_def]
     collection = meta_graph.collection_def.get(ASSETS_COLLECTION)
     if collection is not None and collection.WhichOneof("kind") == "any_list":
@@ -70,7 +90,9 @@ def read_assets(module_dir: str, meta_graph, graph) -> tuple:
     assets = tuple(AssetFacts(a.tensor_info.name, a.filename, source, asset_problem(module_dir, a.filename),
                               fed_by_tensorflow=(source == "asset_file_def") == from_file_def)
                    for a, source in declared)
-    return assets, _path_consts(meta_graph, graph)
+    readers = _reading_functions(graph)
+    handles = _handles(meta_graph, graph) if readers or _graph_readers(graph) else ()
+    return assets, _path_consts(meta_graph, graph, readers), handles
 
 
 def asset_problem(module_dir: str, filename: str) -> Optional[str]:
@@ -91,10 +113,32 @@ def asset_problem(module_dir: str, filename: str) -> Optional[str]:
     return None
 
 
-def _path_consts(meta_graph, graph) -> tuple:
-    """The string Consts the file-reading table ops take as filename (scanned only when such ops exist)."""
-    wanted = {n.inputs[FILENAME_INPUT].split(":", 1)[0] for n in graph.nodes
-              if n.op in FILE_READING_TABLE_OPS and len(n.inputs) > FILENAME_INPUT}
+def _graph_readers(graph) -> list:
+    return [n for n in graph.nodes if n.op in FILE_READING_TABLE_OPS and len(n.inputs) > FILENAME_INPUT]
+
+
+def _reading_functions(graph) -> set:
+    """Names of the library functions that run a file-reading table op, directly or through calls."""
+    found = {f.name for f in graph.functions if any(n.op in FILE_READING_TABLE_OPS for n in f.nodes)}
+    while found:
+        more = {f.name for f in graph.functions if f.name not in found and any(
+            n.op in found or found.intersection(n.functions) for n in f.nodes)}
+        if not more:
+            break
+        found |= more
+    return found
+
+
+def _path_consts(meta_graph, graph, readers: set) -> tuple:
+    """The string Consts the file-reading table ops may take as filename: their graph-level input,
+    the graph-level arguments of calls of functions that read files, the captured constants of
+    the object graph (scanned only when such ops exist)."""
+    wanted = {n.inputs[FILENAME_INPUT].split(":", 1)[0] for n in _graph_readers(graph)}
+    if readers:
+        wanted |= {raw.split(":", 1)[0] for n in graph.nodes if n.op in readers or readers.intersection(n.functions)
+                   for raw in n.inputs if not raw.startswith("^")}
+        wanted |= {n.constant.operation for n in meta_graph.object_graph_def.nodes
+                   if n.WhichOneof("kind") == "constant"}
     if not wanted:
         return ()
     found = []
@@ -103,4 +147,18 @@ def _path_consts(meta_graph, graph) -> tuple:
             tensor = node.attr["value"].tensor
             value = tensor.string_val[0] if len(tensor.string_val) else b""
             found.append(PathConst(node.name, value.decode("utf-8", "replace")))
+    return tuple(found)
+
+
+def _handles(meta_graph, graph) -> tuple:
+    """A VariableHandle for every VarHandleOp of the graph and of its library functions."""
+    found = []
+    scopes = [(None, graph.nodes, meta_graph.graph_def.node)] + [
+        (f.name, f.nodes, meta_graph.graph_def.library.function[i].node_def) for i, f in enumerate(graph.functions)]
+    for function, nodes, protos_nodes in scopes:
+        for index in (i for i, n in enumerate(nodes) if n.op == "VarHandleOp"):
+            attr = protos_nodes[index].attr
+            container = attr["container"].s.decode("utf-8", "replace") if "container" in attr else ""
+            shared = attr["shared_name"].s.decode("utf-8", "replace") if "shared_name" in attr else ""
+            found.append(VariableHandle(nodes[index].name, function, (container, shared or nodes[index].name)))
     return tuple(found)

@@ -235,6 +235,7 @@ class MetaGraphFacts:
     variables: tuple = ()  # of facts.variables.VariableFacts: every variable op of the graph
     assets: tuple = ()  # of facts.assets.AssetFacts: the asset files this meta graph declares
     path_consts: tuple = ()  # of facts.assets.PathConst: string Consts file-reading table ops are given
+    handles: tuple = ()  # of facts.assets.VariableHandle: read only when file-reading table ops exist
 
     def signature(self, name: str) -> Optional[SignatureFacts]:
         return next((s for s in self.signatures if s.name == name), None)

@@ -48,6 +48,10 @@ def _object(node_id: int, node) -> SavedObject:
         v = node.variable
         return SavedObject(node_id, kind, children, variable=Variable(v.name, protos.dtype_name(v.dtype),
                                                                       shape(v.shape), v.trainable))
+    if kind == "asset":
+        return SavedObject(node_id, kind, children, asset_index=node.asset.asset_file_def_index)
+    if kind == "constant":
+        return SavedObject(node_id, kind, children, constant=node.constant.operation)
     if kind == "user_object":
         return SavedObject(node_id, kind, children, identifier=node.user_object.identifier)
     return SavedObject(node_id, kind, children)

@@ -132,6 +132,8 @@ class SavedObject:
     identifier: str = ""  # a user object's kind: _generic_user_object, trackable_list_wrapper, ...
     concrete_functions: tuple = ()  # a function's (or bare concrete function's) trace names
     variable: Optional[Variable] = None
+    asset_index: Optional[int] = None  # an asset's index into the meta graph's asset_file_def
+    constant: str = ""  # a constant's Const op in the graph
 
     def child(self, name: str) -> Optional[int]:
         return next((node for local, node in self.children if local == name), None)

@@ -92,10 +92,10 @@ def read_module(path: str) -> ModuleFacts:
 
 def _with_assets(path: str, meta_graph, facts: MetaGraphFacts) -> MetaGraphFacts:
     """``facts`` with the module's declared assets and the paths its file-reading ops are given."""
-    assets, path_consts = read_assets(path, meta_graph, facts.graph)
-    if not assets and not path_consts:
+    assets, path_consts, handles = read_assets(path, meta_graph, facts.graph)
+    if not assets and not path_consts and not handles:
         return facts
-    return replace(facts, assets=assets, path_consts=path_consts)
+    return replace(facts, assets=assets, path_consts=path_consts, handles=handles)
 
 
 def _read_checkpoint(index: str) -> tuple:

@@ -26,6 +26,7 @@ class Run:
     shapes: dict  # tensor -> tuple
     finite: dict  # tensor -> bool
     values: dict  # tensor -> np.ndarray (default outputs only)
+    dtypes: dict = field(default_factory=dict)  # tensor -> dtype name, where the worker saw it (TF2)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ProbeResult:
     runs: tuple  # of Run
     error: Optional[str] = None
     labels: tuple = ()  # what each row's input was ("black", ...), for messages; aligned with images
+    details: dict = field(default_factory=dict)  # what else a probe saw (the Keras probes: weight counts)
 
     def label(self, index: int) -> str:
         """The label of input ``index`` (an entry of ``images``)."""
@@ -91,7 +93,7 @@ def load_observations(plan: Plan, out_dir: str) -> Observations:
             prefix = f"{t_index}/{g_index}"
             planned = plan.tag_sets[t_index].groups[g_index] if t_index < len(plan.tag_sets) and \
                 g_index < len(plan.tag_sets[t_index].groups) else None
-            names = strings.NAMES if planned is not None and planned.input_kind == "text" else batches.NAMES
+            names = strings.NAMES if planned is not None and planned.input_kind in ("text", "tokens") else batches.NAMES
             probes[group["input_tensor"]] = {
                 p["name"]: _probe(p, prefix, arrays, names) for p in group["probes"]
             }
@@ -116,7 +118,8 @@ def _probe(raw: dict, prefix: str, arrays: dict, names: tuple = batches.NAMES) -
             shapes={t: tuple(o["shape"]) for t, o in outputs.items()},
             finite={t: o["finite"] for t, o in outputs.items()},
             values=values,
+            dtypes={t: o["dtype"] for t, o in outputs.items() if "dtype" in o},
         ))
     images = tuple(raw["images"])
     return ProbeResult(raw["name"], images, raw["scale"], tuple(runs), raw.get("error"),
-                       labels=tuple(names[i] for i in images))
+                       labels=tuple(names[i] for i in images), details=dict(raw.get("details", {})))

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, replace
+from typing import Optional
 
 from ..analysis.feedable import why_unfeedable
 from ..facts.image import image_input, image_signature_names, image_size_for_inference
 from ..facts.kind import module_kind
 from ..facts.model import ModuleFacts
+from ..facts.tf2 import TF2_SAVED_MODEL, module_format
 from ..probes import (ALL, CATALOGUE, DROPOUT, EVERY, INFERENCE, OTHERS, OUTPUTS, RANGE255, REFUSED, REGISTRY, REPEAT,
                       SIZES, ordered, size_probe)
 from . import batches
@@ -36,6 +38,12 @@ class Probe:
     exact: bool = False  # feed exactly this batch even if the input's batch size is fixed
     runs: int = 1
     keep_all: bool = False  # keep the values of every numeric output, in its own dtype (not only `default`)
+    # TF2 (runtime/tf2plan.py): the ``training`` argument to pass (None: pass none), a (height, width)
+    # other than the group's, and the other Python arguments the traces were made with: (("", value), ...)
+    # positional after the input and training, ((name, value), ...) keywords
+    training: Optional[bool] = None
+    size: tuple = ()
+    arguments: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class Group:
     outputs: tuple  # ((signature, key, tensor name), ...)
     probes: tuple  # of Probe
     input_kind: str = "image"  # "image": Probe.images index batches.NAMES; "text": strings.NAMES
+    # "tokens" (a TF2 encoder's dict of token ids): ((key, dtype, sequence length or 0), ...) to feed
+    feed: tuple = ()
 
     def tensor(self, signature: str, key: str):
         return next((t for s, k, t in self.outputs if s == signature and k == key), None)
@@ -74,6 +84,7 @@ class Plan:
     tag_sets: tuple  # of TagSetPlan; the first is the inference graph
     seed: int = batches.DEFAULT_SEED
     load: bool = True  # False: only ask the op registry, load nothing (a module the safety gate refuses)
+    loader: str = "tf1"  # "tf1": each tag set with the TF1 SavedModel loader; "tf2": tf.saved_model.load
 
     def for_tags(self, tags: tuple):
         return next((t for t in self.tag_sets if t.tags == tuple(tags)), None)
@@ -87,18 +98,23 @@ class Plan:
         tag_sets = []
         for t in raw["tag_sets"]:
             groups = tuple(
-                Group(**{**g, "signatures": tuple(g["signatures"]),
+                Group(**{**g, "signatures": tuple(g["signatures"]), "feed": tuple(tuple(f) for f in g.get("feed", ())),
                          "outputs": tuple(tuple(o) for o in g["outputs"]),
-                         "probes": tuple(Probe(**{**p, "images": tuple(p["images"])}) for p in g["probes"])})
+                         "probes": tuple(_probe_from_json(p) for p in g["probes"])})
                 for g in t["groups"])
             tag_sets.append(TagSetPlan(tuple(t["tags"]), groups, tuple(tuple(u) for u in t["unrunnable"]),
                                        tuple(t.get("op_types", ()))))
-        return cls(raw["module_dir"], tuple(tag_sets), raw["seed"], raw.get("load", True))
+        return cls(raw["module_dir"], tuple(tag_sets), raw["seed"], raw.get("load", True), raw.get("loader", "tf1"))
 
     @property
     def image_forwards(self) -> int:
         """Images pushed through the network in total (the cost of the runtime stage)."""
         return sum(len(p.images) * p.runs for t in self.tag_sets for g in t.groups for p in g.probes)
+
+
+def _probe_from_json(raw: dict) -> Probe:
+    return Probe(**{**raw, "images": tuple(raw["images"]), "size": tuple(raw.get("size", ())),
+                    "arguments": tuple(tuple(a) for a in raw.get("arguments", ()))})
 
 
 def make_plan(facts: ModuleFacts, directory: str, *, batch_sizes, dropout_runs: int, max_batch_bytes: int,
@@ -135,6 +151,11 @@ def op_types(meta) -> tuple:
 
 def _make_plan(facts: ModuleFacts, directory: str, *, batch_sizes, dropout_runs: int, max_batch_bytes: int,
                needs) -> Plan:
+    if module_format(facts) == TF2_SAVED_MODEL:
+        from .tf2plan import tf2_plan
+
+        return tf2_plan(facts, directory, needs=needs, batch_sizes=batch_sizes, dropout_runs=dropout_runs,
+                        max_batch_bytes=max_batch_bytes)
     primary = facts.primary
     names = image_signature_names(primary)
     loadable = [m for m in facts.meta_graphs if facts.loaded_for(m.tags) is m]

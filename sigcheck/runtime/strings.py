@@ -44,3 +44,4 @@ def batch(texts, indices):
     import numpy as np
 
     return np.array([texts[i].encode("utf-8") for i in indices], dtype=object)
+

@@ -8,7 +8,9 @@ per tag set), checks the checkpoint against the graph's variables, restores
 it, runs every probe and writes what it saw: ``observations.json`` (shapes,
 finiteness, errors) and ``observations.npz`` (the ``default`` outputs).
 Progress and completion go to stdout as JSON lines.  Judging is left to the
-parent: this process only observes.
+parent: this process only observes.  A TF2 SavedModel's plan (``Plan.loader``
+"tf2") is served by ``tf2worker`` instead: ``tf.saved_model.load`` and calls of
+the restored object.
 """
 
 from __future__ import annotations
@@ -92,6 +94,11 @@ def _exit_with_parent() -> None:
 def observe(tf, plan_path: str, out_dir: str) -> None:
     with open(plan_path, encoding="utf-8") as f:
         plan = Plan.from_json(f.read())
+    if plan.loader == "tf2":
+        from .tf2worker import observe_tf2
+
+        _write(out_dir, *observe_tf2(tf, plan, out_dir))
+        return
     from tensorflow.python.saved_model import loader_impl
 
     loader = loader_impl.SavedModelLoader(tensorflow_path(plan.module_dir, out_dir))
@@ -123,6 +130,10 @@ def observe(tf, plan_path: str, out_dir: str) -> None:
                         batches.make_images(*size, seed=plan.seed)
                 prefix = f"{t_index}/{g_index}"
                 entry["groups"].append(_run_group(tf, session, group, images[size], prefix, arrays, tag_plan.tags))
+    _write(out_dir, observed, arrays)
+
+
+def _write(out_dir: str, observed: dict, arrays: dict) -> None:
     np.savez(os.path.join(out_dir, "observations.npz"), **arrays)
     with open(os.path.join(out_dir, "observations.json"), "w", encoding="utf-8") as f:
         json.dump(observed, f)
