@@ -34,16 +34,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..facts.objects import StructDict, TensorSpec, describe
-<<<<<<< HEAD
-from ..facts.tf2 import call_traces, single_input, tf2_kind
-from ..probes import (ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, TF2_CALL,
-                      TF2_KERAS_LAYER, ordered, size_probe)
-=======
 from ..facts.tf2 import call_traces, object_graph, single_input, tf2_kind
 from ..probes import (ALL, DROPOUT, KERAS, KERAS_TRAINABLE, RANGE255, REFUSED, REPEAT, RESIZED, SIZES, TEXT_ALL,
                       TEXT_REPEAT, TEXT_SIZES, TF2_CALL, TF2_IDS, TF2_KERAS_LAYER, TF2_TOKENIZE, TF2_TRAINING, ordered,
                       size_probe)
->>>>>>> tf2text
 from . import batches, strings
 from .plan import RANGE_IMAGES, REPEAT_IMAGES, Group, Plan, Probe, TagSetPlan
 
@@ -119,24 +113,16 @@ def tf2_plan(facts, directory: str, *, needs, batch_sizes, dropout_runs: int, ma
     traces = call_traces(facts) or ()
     reference = _reference_trace(traces)
     spec = single_input(reference) if reference is not None else None
-<<<<<<< HEAD
     kind = tf2_kind(facts)
     input_kind = _input_kind(kind, spec)
-    settings = TF2Settings(tuple(batch_sizes), dropout_runs,
-                           False if any(t.training is not None for t in traces) else None,
-                           _arguments(reference), resizable=kind == "image" and _resizable(spec))
-    keras_inputs = KERAS_STRINGS if input_kind in ("text", "tokens") else KERAS_IMAGES
-    wanted = {CALL: _planned(TF2_PROBES.get(input_kind, {}), needs, settings),
-              KERAS_LAYER: _planned(KERAS_PROBES, needs, keras_inputs)}
-=======
-    height, width = _size(spec)
     graph = object_graph(facts)
     settings = TF2Settings(tuple(batch_sizes), dropout_runs,
                            False if any(t.training is not None for t in traces) else None,
                            _arguments(reference), resizable=kind == "image" and _resizable(spec),
                            tokenize=graph is not None and graph.child(graph.root, "tokenize") is not None)
-    input_kind = _input_kind(kind, spec)
->>>>>>> tf2text
+    keras_inputs = KERAS_STRINGS if input_kind in ("text", "tokens") else KERAS_IMAGES
+    wanted = {CALL: _planned(TF2_PROBES.get(input_kind, {}), needs, settings),
+              KERAS_LAYER: _planned(KERAS_PROBES, needs, keras_inputs)}
     groups, unrunnable = [], []
     for name, probes in wanted.items():
         reason = _why_not_run(name, reference, input_kind, probes, _size(spec), max_batch_bytes) if probes else None

@@ -191,9 +191,6 @@ def _keras_probe(trainable: bool):
     return run
 
 
-<<<<<<< HEAD
-INPUTS = {"image": "images", "text": "strings", "tokens": "rows of token ids"}  # what a batch holds, for messages
-=======
 def _tokenize_probe(tf, model, group, probe, data, prefix, arrays) -> dict:
     """``model.tokenize`` on the strings: what it returns (type, dtype, ragged rank, rows) in ``details``."""
     record = _record(probe)
@@ -214,8 +211,7 @@ def _tokenize_probe(tf, model, group, probe, data, prefix, arrays) -> dict:
     return record
 
 
-INPUTS = {"image": "images", "text": "strings", "tokens": "token-id dicts"}  # what a batch holds, for messages
->>>>>>> tf2text
+INPUTS = {"image": "images", "text": "strings", "tokens": "rows of token ids"}  # what a batch holds, for messages
 # probe name -> fn(tf, model, group, probe, data, prefix, arrays) -> record; other probes call __call__.
 RUNNERS = {
     TF2_TOKENIZE: _tokenize_probe,
