@@ -17,11 +17,6 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping, Optional
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
-
 from .errors import ConfigError
 from .resolve import DEFAULT_MAX_ARCHIVE_BYTES, parse_size
 from .results import FAIL_ON
@@ -190,6 +185,10 @@ def load_config(path: Optional[str] = None, *, search_from: Optional[str] = None
 
 
 def _sigcheck_table(path: str, *, required: bool):
+    try:  # imported here: most runs read no config file, and start-up pays for every import
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
     try:
         with open(path, "rb") as f:
             document = tomllib.load(f)

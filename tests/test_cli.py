@@ -173,8 +173,10 @@ def test_a_subcommand_is_one_entry_in_the_command_table(monkeypatch, capsys):
                       "sigcheck: error: 'sigcheck hello' takes 1 argument(s), not 0"]
 
 
-def test_a_static_json_check_imports_no_rich_numpy_or_tensorflow(modules):
-    """The pre-commit hook's path pays only for what it uses: no terminal library, no arrays, no TensorFlow."""
+def test_a_static_json_check_imports_no_rich_numpy_or_tensorflow(modules, tmp_path):
+    """The pre-commit hook's path pays only for what it uses: no terminal library, no arrays, no TensorFlow,
+    no TOML parser (rules come from sigcheck/ruletable.py), and for a TF1 module none of the TF2
+    object facts or their reader."""
     import subprocess
     import sys
 
@@ -182,7 +184,8 @@ def test_a_static_json_check_imports_no_rich_numpy_or_tensorflow(modules):
             "from sigcheck.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    code = main(['--static', '--format', 'json', sys.argv[1]])\n"
-            "print(code, sorted(m for m in ('rich', 'numpy', 'tensorflow') if m in sys.modules))\n")
+            "print(code, sorted(m for m in ('rich', 'numpy', 'tensorflow', 'sigcheck.facts.objects',\n"
+            "                               'sigcheck.facts.object_reader', 'tomllib') if m in sys.modules))\n")
     run = subprocess.run([sys.executable, "-c", code, modules.build("img302-uint8-input")],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)  # no pyproject.toml to read
     assert run.stdout.split(maxsplit=1) == ["1", "[]\n"], run.stderr

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from helpers import REPO, run_sigcheck_inprocess
 from sigcheck.ruledocs import check_location, rules_markdown
-from sigcheck.rules import load_rules
+from sigcheck.rules import _parsed, _toml, load_rules, ruletable_source
 
 
 def test_docs_rules_md_is_up_to_date():
     on_disk = (REPO / "docs" / "rules.md").read_text()
     assert on_disk == rules_markdown(), (
         "docs/rules.md is out of date: run `python -m sigcheck.ruledocs > docs/rules.md`")
+
+
+def test_ruletable_is_up_to_date():
+    """Start-up reads rules/*.toml from this table when it is fresh (a stale one is only slower)."""
+    on_disk = (REPO / "sigcheck" / "ruletable.py").read_text()
+    assert on_disk == ruletable_source(), (
+        "sigcheck/ruletable.py is out of date: run `python -m sigcheck.rules > sigcheck/ruletable.py`")
+
+
+def test_a_stale_ruletable_entry_is_parsed_not_used():
+    content = (REPO / "rules" / "hub.toml").read_bytes()
+    assert _parsed(content, "hub.toml") == _toml(content, "hub.toml")
+    edited = content.replace(b"hub.Module", b"hub.module", 1)
+    assert edited != content
+    assert _parsed(edited, "hub.toml") == _toml(edited, "hub.toml") != _toml(content, "hub.toml")
 
 
 def test_every_rule_has_a_docs_entry_with_both_examples():

@@ -11,7 +11,7 @@ The layers, lowest first (a module belongs to the longest prefix listed):
 3. analysis   -- pure graph analyses shared by checks and runtime
 4. runtime | checks -- siblings that never import each other: the runtime produces
                  observations, checks read them as plain objects (and the facts)
-5. engine     -- engine, rules (binds rules/*.toml to checks)
+5. engine     -- engine, rules (binds rules/*.toml to checks), ruletable (rules/*.toml pre-parsed)
 6. render     -- renderers, ruledocs, outputs
 7. api        -- api, config, cache, many (api.check_many delegates to many, which
                  runs api.check on worker threads: one layer)
@@ -43,7 +43,7 @@ LAYERS = (
     ("facts", ("sigcheck.facts",)),
     ("analysis", ("sigcheck.analysis",)),
     (("runtime", "checks"), ("sigcheck.runtime", "sigcheck.checks")),
-    ("engine", ("sigcheck.engine", "sigcheck.rules")),
+    ("engine", ("sigcheck.engine", "sigcheck.rules", "sigcheck.ruletable")),
     ("render", ("sigcheck.render", "sigcheck.ruledocs", "sigcheck.outputs")),
     ("api", ("sigcheck.api", "sigcheck.config", "sigcheck.cache", "sigcheck.many", "sigcheck.diffing")),
     ("faces", ("sigcheck.cli", "sigcheck.__main__", "sigcheck.commands", "sigcheck.stream", "sigcheck.cluster",

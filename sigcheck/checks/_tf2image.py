@@ -11,7 +11,8 @@ result; the location names the first such trace.
 from __future__ import annotations
 
 from ..facts.model import format_shape
-from ..facts.objects import TensorSpec, describe
+# facts.objects is imported inside the functions that use it: a TF1 module's static check
+# never loads the TF2 object facts (start-up cost, BENCHMARKS.md).
 from ..facts.tf2 import CALL, TF2_SAVED_MODEL, call_traces, single_input
 from . import passed, skipped, violated
 
@@ -22,6 +23,7 @@ def is_tf2(ctx) -> bool:
 
 def _distinct(ctx, part) -> list:
     """(value, where) for every distinct ``part(trace)`` of __call__'s traces, in trace order."""
+    from ..facts.objects import describe
     seen, found = set(), []
     for index, trace in enumerate(call_traces(ctx.facts) or ()):
         value = part(trace)
@@ -37,6 +39,7 @@ def _outputs(ctx) -> list:
 
 
 def input_dtype(ctx):
+    from ..facts.objects import TensorSpec, describe
     for spec, where in _distinct(ctx, single_input):
         if not isinstance(spec, TensorSpec):
             yield violated(f"__call__ takes {describe(spec)}; expected one dense float32 batch of images", **where)
@@ -48,6 +51,7 @@ def input_dtype(ctx):
 
 
 def _single(spec, where):
+    from ..facts.objects import TensorSpec, describe
     return None if isinstance(spec, TensorSpec) else skipped(
         f"__call__ returns {describe(spec)}, not a single tensor (see OUT411)", **where)
 
@@ -93,6 +97,7 @@ def static_size(ctx):
 
 
 def single_output(ctx):
+    from ..facts.objects import TensorSpec, describe
     for spec, where in _outputs(ctx):
         if isinstance(spec, TensorSpec):
             yield passed("__call__ returns a single tensor", **where)

@@ -10,7 +10,8 @@ through ``_observed.each_default_observed`` like a TF1 signature.
 from __future__ import annotations
 
 from ..analysis.dropout import dynamic_dropout
-from ..facts.objects import TensorSpec
+# facts.objects is imported inside the functions that use it: a TF1 module's static check
+# never loads the TF2 object facts (start-up cost, BENCHMARKS.md).
 from ..facts.tf2 import CALL, call_traces
 from ..probes import DROPOUT, REPEAT, RESIZED, SIZES, kind_of
 from . import passed, skipped, violated
@@ -20,6 +21,7 @@ from ._tf2observed import call_observed, group_size, tf2_tags
 
 def inference(ctx):
     """__call__ at every batch size B returns float32 [B, N]."""
+    from ..facts.objects import TensorSpec
     run = ctx.observations.for_tags(tf2_tags(ctx))
     if run is not None and run.load_error:
         yield violated(f"tf.saved_model.load failed: {run.load_error}", **TF2_WHERE)

@@ -10,7 +10,8 @@ Locations are paths into the object graph: ``objects/__call__/trace[0]``.
 
 from __future__ import annotations
 
-from ..facts.objects import TensorSpec, describe, leaves
+# facts.objects is imported inside the functions that use it: a TF1 module's static check
+# never loads the TF2 object facts (start-up cost, BENCHMARKS.md).
 from ..facts.tf2 import CALL, call_traces, object_graph, sub_callables
 from . import check, passed, skipped, violated
 
@@ -47,6 +48,7 @@ def call_present(ctx, options):
 
 def _training_gaps(traces) -> list:
     """Descriptions of the traces whose other-argument combination lacks training=True or False."""
+    from ..facts.objects import describe
     seen: dict = {}
     for trace in traces:
         if trace.training is not None:
@@ -148,6 +150,7 @@ def trainable_variables(ctx, options):
 
 
 def _loss_problem(graph, obj):
+    from ..facts.objects import TensorSpec, describe
     traces = graph.traces(obj)
     if obj.kind not in ("function", "bare_concrete_function"):
         return f"is a {obj.kind}, not a function"
@@ -199,6 +202,7 @@ def sub_callables_api(ctx, options):
 
 @check("RSM807")
 def call_batch_unknown(ctx, options):
+    from ..facts.objects import describe, leaves
     traces = call_traces(ctx.facts)
     if not traces:
         yield skipped("no __call__ trace to judge (see RSM801)")

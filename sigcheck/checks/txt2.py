@@ -9,7 +9,8 @@ an encoder (TXT753).  Each rule skips the models that offer another API.
 
 from __future__ import annotations
 
-from ..facts.objects import StructDict, TensorSpec, TypeSpec, describe
+# facts.objects is imported inside the functions that use it: a TF1 module's static check
+# never loads the TF2 object facts (start-up cost, BENCHMARKS.md).
 from ..facts.tf2 import CALL, TF2_SAVED_MODEL, call_traces, object_graph, single_input, tf2_kind
 from . import check, passed, skipped, violated
 
@@ -20,6 +21,7 @@ INTEGERS = ("int32", "int64")
 
 def tf2_text_role(ctx):
     """``embedding``, ``preprocessor``, ``encoder`` or None (not a TF2 text model)."""
+    from ..facts.objects import StructDict
     if ctx.module_format != TF2_SAVED_MODEL or tf2_kind(ctx.facts) != "text":
         return None
     traces = call_traces(ctx.facts)
@@ -29,6 +31,7 @@ def tf2_text_role(ctx):
 
 
 def _outputs(ctx):
+    from ..facts.objects import describe
     seen, found = set(), []
     for index, trace in enumerate(call_traces(ctx.facts)):
         if describe(trace.outputs) not in seen:
@@ -43,6 +46,7 @@ def _not(role, wanted):
 
 def _vector(spec, what: str, rank: int = 2):
     """Why ``spec`` is not float32 [batch, ..., dim] of ``rank`` with dim known, or None."""
+    from ..facts.objects import TensorSpec, describe
     if not isinstance(spec, TensorSpec):
         return f"{what} is {describe(spec)}; expected a dense float32 tensor"
     shape = spec.shape
@@ -65,6 +69,7 @@ def embedding_output(ctx, options):
 
 @check("TXT752")
 def preprocessor_outputs(ctx, options):
+    from ..facts.objects import TensorSpec, describe
     role = tf2_text_role(ctx)
     if role != "preprocessor":
         yield _not(role, "preprocessor")
@@ -80,6 +85,7 @@ def preprocessor_outputs(ctx, options):
 
 @check("TXT753")
 def encoder_outputs(ctx, options):
+    from ..facts.objects import StructDict, describe
     role = tf2_text_role(ctx)
     if role != "encoder":
         yield _not(role, "encoder")
@@ -101,6 +107,7 @@ def encoder_outputs(ctx, options):
 
 @check("TXT754")
 def tokenize(ctx, options):
+    from ..facts.objects import TypeSpec, describe
     role = tf2_text_role(ctx)
     graph = object_graph(ctx.facts) if role == "preprocessor" else None
     obj = graph.child(graph.root, "tokenize") if graph else None
@@ -121,6 +128,7 @@ def tokenize(ctx, options):
 
 @check("TXT755")
 def bert_pack_inputs(ctx, options):
+    from ..facts.objects import describe
     role = tf2_text_role(ctx)
     graph = object_graph(ctx.facts) if role == "preprocessor" else None
     obj = graph.child(graph.root, "bert_pack_inputs") if graph else None
@@ -150,6 +158,7 @@ def _seq_length(trace):
 def _pack_problems(graph, trace) -> list:
     """Why a bert_pack_inputs trace breaks the API: a list of ragged token ids (and seq_length) in,
     a dict of fixed-length int32 [batch, seq_length] tensors out, no variables."""
+    from ..facts.objects import TensorSpec, TypeSpec, describe
     problems = []
     segments = trace.args[0] if trace.args else None
     if not (isinstance(segments, tuple) and segments and all(
@@ -173,6 +182,7 @@ def _pack_problems(graph, trace) -> list:
 
 
 def _packed_problems(outputs, length) -> list:
+    from ..facts.objects import StructDict, TensorSpec, describe
     if not isinstance(outputs, StructDict) or not outputs.items:
         return [f"returns {describe(outputs)}; expected a dict of int32 [batch, seq_length] tensors"]
     wanted = length if isinstance(length, int) else None

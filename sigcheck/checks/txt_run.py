@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from ..facts.image import DEFAULT
 from ..facts.model import SignatureFacts, TensorFacts, format_tags
-from ..facts.objects import TensorSpec
+# facts.objects is imported inside the functions that use it: a TF1 module's static check
+# never loads the TF2 object facts (start-up cost, BENCHMARKS.md).
 from ..facts.tf2 import CALL, call_traces
 from ..probes import TEXT_ALL, TEXT_REPEAT, TEXT_SIZES, kind_of
 from . import check, location, passed, skipped, violated
@@ -39,6 +40,7 @@ def _each(ctx, every_tag_set: bool = False):
 
 
 def _each_tf2(ctx):
+    from ..facts.objects import TensorSpec
     from ._tf2observed import WHERE, call_observed, tf2_tags
     from .txt2 import tf2_text_role
 

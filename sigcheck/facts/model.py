@@ -267,6 +267,22 @@ class ModuleDefFacts:
 
 
 @dataclass(frozen=True)
+class Fingerprint:
+    """fingerprint.pb: hashes TensorFlow writes beside saved_model.pb (2.12+).
+
+    Here rather than in facts.objects: every module has one (``present=False`` when
+    missing), and a TF1 module's read must not import the TF2 object facts."""
+
+    present: bool
+    problem: Optional[str] = None
+    saved_model_checksum: int = 0
+    saved_object_graph_hash: int = 0
+    checkpoint_hash: int = 0
+    producer: int = 0
+    uuid: str = ""
+
+
+@dataclass(frozen=True)
 class ModuleFacts:
     """Everything read from one module directory."""
 
@@ -277,7 +293,7 @@ class ModuleFacts:
     checkpoint: Optional[tuple] = None  # of facts.checkpoint.CheckpointEntry, read from variables.index
     checkpoint_problem: Optional[str] = None  # why variables.index could not be read
     forced_kind: Optional[str] = None  # "image" | "text" from --kind; None: detected (facts.kind)
-    fingerprint: Any = None  # facts.objects.Fingerprint (fingerprint.pb); None when not read
+    fingerprint: Any = None  # Fingerprint (fingerprint.pb); None when not read
 
     @property
     def tag_sets(self) -> tuple:

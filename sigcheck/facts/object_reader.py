@@ -15,7 +15,8 @@ from google.protobuf.message import DecodeError
 
 from ..errors import one_line
 from . import protos
-from .objects import (ConcreteFunction, Fingerprint, ObjectGraph, SavedObject, StructDict, TensorSpec, TypeSpec,
+from .model import Fingerprint
+from .objects import (ConcreteFunction, ObjectGraph, SavedObject, StructDict, TensorSpec, TypeSpec,
                       Variable)
 
 FINGERPRINT = "fingerprint.pb"

@@ -178,14 +178,3 @@ class ObjectGraph:
         return tuple(n for n in self.nodes if n.variable is not None)
 
 
-@dataclass(frozen=True)
-class Fingerprint:
-    """fingerprint.pb: hashes TensorFlow writes beside saved_model.pb (2.12+)."""
-
-    present: bool
-    problem: Optional[str] = None
-    saved_model_checksum: int = 0
-    saved_object_graph_hash: int = 0
-    checkpoint_hash: int = 0
-    producer: int = 0
-    uuid: str = ""

@@ -21,10 +21,10 @@ from .checkpoint import CheckpointError, read_index
 from .collector import collector_paused
 from .composite import composite_info
 from .graph import mark_shared
-from .object_reader import object_graph_facts, read_fingerprint
 from .model import (
     AttachmentFacts,
     CollectionFacts,
+    Fingerprint,
     FunctionFacts,
     GraphFacts,
     ImageSize,
@@ -40,6 +40,7 @@ from .variables import graph_variables, parsed_variable_defs
 
 SAVED_MODEL = "saved_model.pb"
 MODULE_DEF = "tfhub_module.pb"
+FINGERPRINT = "fingerprint.pb"
 ATTACHMENTS_COLLECTION = "hub_module_attachments"
 IMAGE_MODULE_INFO_KEY = "image_module_info"
 # Collections TensorFlow decodes as VariableDef protos (ops.register_proto_function in variables.py).
@@ -85,7 +86,7 @@ def read_module(path: str) -> ModuleFacts:
         has_variables=os.path.isfile(index),
         checkpoint=checkpoint,
         checkpoint_problem=problem,
-        fingerprint=read_fingerprint(path),
+        fingerprint=_fingerprint(path),
     )
 
 
@@ -150,7 +151,7 @@ def _meta_graph_facts(meta_graph, graphs: dict) -> MetaGraphFacts:
         saver_filename=meta_graph.saver_def.filename_tensor_name or None,
         variable_defs=_variable_facts(meta_graph.collection_def),
         variables=graph_variables(meta_graph, graph.nodes),
-        object_graph=object_graph_facts(meta_graph),
+        object_graph=_object_graph(meta_graph),
     )
 
 
@@ -281,6 +282,23 @@ FUNCTION_CALLING_OPS = frozenset({
     "PartitionedCall", "StatefulPartitionedCall", "If", "StatelessIf", "While", "StatelessWhile",
     "Case", "StatelessCase", "For", "RemoteCall", "SymbolicGradient",
 })
+
+
+def _fingerprint(directory: str) -> Fingerprint:
+    """fingerprint.pb's facts; facts.object_reader (TF2 facts) is imported only when the file is there."""
+    if not os.path.isfile(os.path.join(directory, FINGERPRINT)):
+        return Fingerprint(present=False)
+    from .object_reader import read_fingerprint
+    return read_fingerprint(directory)
+
+
+def _object_graph(meta_graph):
+    """The meta graph's ObjectGraph, or None; the TF2 readers are imported only for a TF2 SavedModel
+    (the start-up of a TF1 module's static check pays for every import)."""
+    if not meta_graph.HasField("object_graph_def"):
+        return None
+    from .object_reader import object_graph_facts
+    return object_graph_facts(meta_graph)
 
 
 def _nodes_facts(nodes, search_attrs: bool) -> tuple:

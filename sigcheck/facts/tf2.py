@@ -18,9 +18,10 @@ input rule), ``text`` when every trace takes one rank-1 string tensor
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from .objects import ConcreteFunction, ObjectGraph, StructDict, TensorSpec, leaves
+if TYPE_CHECKING:
+    from .objects import ConcreteFunction, ObjectGraph
 
 TF1_HUB = "tf1-hub"
 TF2_SAVED_MODEL = "tf2-saved-model"
@@ -73,6 +74,7 @@ def tf2_kind(facts) -> str:
 
 
 def _input_kind(value) -> str:
+    from .objects import StructDict, TensorSpec  # only a TF2 model gets here: a TF1 check never imports them
     if isinstance(value, TensorSpec) and value.shape is not None:
         if len(value.shape) == 4 and value.shape[-1] == 3:
             return "image"
@@ -82,6 +84,12 @@ def _input_kind(value) -> str:
             isinstance(v, TensorSpec) and v.dtype in INTEGER_DTYPES for _, v in value.items):
         return "text"
     return "other"
+
+
+def leaves(value) -> tuple:
+    """facts.objects.leaves (imported on use: the TF1 path never needs facts.objects)."""
+    from .objects import leaves as object_leaves
+    return object_leaves(value)
 
 
 def sub_callables(graph: ObjectGraph) -> tuple:
