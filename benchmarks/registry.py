@@ -194,8 +194,15 @@ def main(argv: list) -> int:
     parser.add_argument("--entries", default="250,1000,2000", help="sizes of the client-memory scans (250,1000,2000)")
     parser.add_argument("--cached-runs", type=int, default=5, help="fully cached scans; the median counts (5)")
     parser.add_argument("--output", default=os.path.join(REPO, "BENCHMARKS.md"), help="where the section goes")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the client-memory scans, printed (BENCHMARKS.md untouched)")
+    parser.add_argument("--variants", default="",
+                        help="with --memory-only: NAME=VAR=VALUE,... extra environment per variant, each "
+                             "variant measured at every size, interleaved (e.g. 'base=SIGCHECK_MALLOC_TRIM=0')")
     args = parser.parse_args(argv)
     entries = [int(n) for n in args.entries.split(",")]
+    if args.memory_only:
+        return memory_only(entries, args.variants)
     started = time.perf_counter()
     host = machine()
     modules = ensure_modules(realistic.default_cache_dir(), lambda m: print(m, file=sys.stderr))
@@ -232,6 +239,41 @@ def main(argv: list) -> int:
     print(text)
     write_section(args.output, text)
     print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def memory_only(entries: list, variants: str) -> int:
+    """The client-memory scans alone (a few minutes, not the whole benchmark), for each variant of
+    the environment, sizes interleaved so that a change of load hits every variant alike."""
+    named = {"default": {}}
+    for item in filter(None, variants.split(",")):
+        name, _, assignment = item.partition("=")
+        var, _, value = assignment.partition("=")
+        named.setdefault(name, {})[var] = value
+    modules = ensure_modules(realistic.default_cache_dir(), lambda m: print(m, file=sys.stderr))
+    sigcheck = tool("sigcheck", "sigcheck")
+    print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
+    results = {name: [] for name in named}
+    with tempfile.TemporaryDirectory(prefix="sigcheck-registry-mem-") as workdir:
+        cwd = os.path.join(workdir, "cwd")
+        os.mkdir(cwd)
+        for count in entries:
+            root = hard_linked(modules["mobilenet_v2_classifier"].path, count, os.path.join(workdir, f"big-{count}"))
+            for name, extra in named.items():
+                env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "TMPDIR": workdir, **extra}
+                results[name].append(measure(f"{name}: {count} entries",
+                                             [*sigcheck, "scan", root, "--cluster", "local:2", "--static",
+                                              "--format", "jsonl", "-o", os.path.join(workdir, "out.jsonl")],
+                                             count, cwd, env))
+            shutil.rmtree(root)
+    print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
+    for name, runs in results.items():
+        small, large = runs[0], runs[-1]
+        steps = ", ".join(f"{a.modules} -> {b.modules}: {(b.parent_rss - a.parent_rss) / 1024 / (b.modules - a.modules):+.2f}"
+                          for a, b in zip(runs, runs[1:]))
+        print(f"{name}: client peak RSS " + " / ".join(f"{r.parent_rss / MIB:.1f}" for r in runs) + " MiB; "
+              f"{(large.parent_rss - small.parent_rss) / 1024 / (large.modules - small.modules):+.2f} KB/module "
+              f"overall ({steps} KB/module)")
     return 0
 
 
