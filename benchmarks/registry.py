@@ -196,13 +196,16 @@ def main(argv: list) -> int:
     parser.add_argument("--output", default=os.path.join(REPO, "BENCHMARKS.md"), help="where the section goes")
     parser.add_argument("--memory-only", action="store_true",
                         help="only the client-memory scans, printed (BENCHMARKS.md untouched)")
+    parser.add_argument("--external", action="store_true",
+                        help="with --memory-only: also scan on a scheduler and workers started apart "
+                             "(`dask scheduler`, `dask worker`), measuring client and scheduler separately")
     parser.add_argument("--variants", default="",
                         help="with --memory-only: NAME=VAR=VALUE,... extra environment per variant, each "
                              "variant measured at every size, interleaved (e.g. 'base=SIGCHECK_MALLOC_TRIM=0')")
     args = parser.parse_args(argv)
     entries = [int(n) for n in args.entries.split(",")]
     if args.memory_only:
-        return memory_only(entries, args.variants)
+        return memory_only(entries, args.variants, args.external)
     started = time.perf_counter()
     host = machine()
     modules = ensure_modules(realistic.default_cache_dir(), lambda m: print(m, file=sys.stderr))
@@ -242,7 +245,43 @@ def main(argv: list) -> int:
     return 0
 
 
-def memory_only(entries: list, variants: str) -> int:
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def external_scan(root: str, count: int, label: str, sigcheck: list, cwd: str, env: dict, out: str):
+    """A scan on ``dask scheduler`` and ``dask worker --nworkers 2`` started apart: (client run,
+    scheduler peak RSS)."""
+    from sigcheck.cluster import _LOCAL_SETTINGS
+
+    env = {**env, **{"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+                     for key, value in _LOCAL_SETTINGS.items()}}
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    quiet = dict(cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", address.rsplit(":", 1)[1], "--no-dashboard"], **quiet)
+    sampler = TreeSampler(scheduler.pid)
+    sampler.start()
+    workers = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "2",
+                                "--nthreads", "1", "--no-dashboard"], **quiet)
+    try:
+        time.sleep(3)
+        run = measure(label, [*sigcheck, "scan", root, "--cluster", address, "--static", "--format", "jsonl",
+                              "-o", out], count, cwd, env)
+    finally:
+        for process in (workers, scheduler):
+            process.terminate()
+            process.wait()
+        sampler.stop()
+    print(f"    scheduler {sampler.parent_peak / MIB:.1f} MiB", file=sys.stderr, flush=True)
+    return run, sampler.parent_peak
+
+
+def memory_only(entries: list, variants: str, external: bool = False) -> int:
     """The client-memory scans alone (a few minutes, not the whole benchmark), for each variant of
     the environment, sizes interleaved so that a change of load hits every variant alike."""
     named = {"default": {}}
@@ -254,6 +293,7 @@ def memory_only(entries: list, variants: str) -> int:
     sigcheck = tool("sigcheck", "sigcheck")
     print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
     results = {name: [] for name in named}
+    schedulers = {}
     with tempfile.TemporaryDirectory(prefix="sigcheck-registry-mem-") as workdir:
         cwd = os.path.join(workdir, "cwd")
         os.mkdir(cwd)
@@ -265,9 +305,15 @@ def memory_only(entries: list, variants: str) -> int:
                                              [*sigcheck, "scan", root, "--cluster", "local:2", "--static",
                                               "--format", "jsonl", "-o", os.path.join(workdir, "out.jsonl")],
                                              count, cwd, env))
+                if external:
+                    run, peak = external_scan(root, count, f"{name} (scheduler apart): {count} entries", sigcheck,
+                                              cwd, env, os.path.join(workdir, "out.jsonl"))
+                    results.setdefault(f"{name} (scheduler apart)", []).append(run)
+                    schedulers.setdefault(f"{name} (scheduler apart)", []).append(
+                        Run("scheduler", count, 0, 0, peak, peak))
             shutil.rmtree(root)
     print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
-    for name, runs in results.items():
+    for name, runs in [*results.items(), *((f"{k}, its scheduler", v) for k, v in schedulers.items())]:
         small, large = runs[0], runs[-1]
         steps = ", ".join(f"{a.modules} -> {b.modules}: {(b.parent_rss - a.parent_rss) / 1024 / (b.modules - a.modules):+.2f}"
                           for a, b in zip(runs, runs[1:]))
