@@ -2,6 +2,7 @@
 """Benchmark scanning a registry: local jobs vs a Dask cluster, the result cache, client memory.
 
     python benchmarks/registry.py [--small 64] [--entries 250,1000,2000] [--output BENCHMARKS.md]
+    python benchmarks/registry.py --memory-only [--external] [--variants NAME=VAR=VALUE,...]
 
 On a corpus of small fixture modules plus the two realistic benchmark modules
 (see benchmarks/run.py), one whole-process run each of ``scan --jobs 1``,
@@ -11,6 +12,11 @@ of the client process (which holds the LocalCluster's scheduler) for JSONL
 scans of hard-linked copies of one module, at two sizes, to show it does not
 grow with the number of modules.  The section it writes to BENCHMARKS.md sits
 between markers that benchmarks/run.py keeps when it rewrites the file.
+
+``--memory-only`` runs the client-memory scans alone (a few minutes) and prints
+them, once per environment variant (e.g. ``base=SIGCHECK_MALLOC_ARENAS=0``);
+``--external`` adds each scan on a ``dask scheduler`` and ``dask worker`` started
+apart, so that the client's and the scheduler's growth show separately.
 """
 
 from __future__ import annotations
