@@ -20,11 +20,13 @@ _INTS = ("int32",)
 _FLOATS = ("float32",)
 
 
-def _role_skip(ctx, wanted: str):
+def _observed_role(ctx, wanted: str) -> tuple:
+    """(observations of __call__, None) for a TF2 text model of API ``wanted``; else (None, the result saying why not)."""
     role = tf2_text_role(ctx)
-    if role == wanted:
-        return None
-    return skipped(f"not a TF2 text {wanted}" + (f" (its API: {role})" if role else ""), **WHERE)
+    if role != wanted:
+        return None, skipped(f"not a TF2 text {wanted}" + (f" (its API: {role})" if role else ""), **WHERE)
+    seen = call_observed(ctx)
+    return (None, seen.unobserved(**WHERE)) if seen.probes is None else (seen, None)
 
 
 def _leaves(run, tensor: str) -> dict:
@@ -45,13 +47,9 @@ def _runs_of(seen, kinds):
 
 @check("TXT756", needs=(TEXT_SIZES, TEXT_ALL, TEXT_REPEAT, TF2_TRAINING))
 def preprocessor_inference(ctx, options):
-    skip = _role_skip(ctx, "preprocessor")
-    if skip:
-        yield skip
-        return
-    seen = call_observed(ctx)
-    if seen.probes is None:
-        yield seen.unobserved(**WHERE)
+    seen, why_not = _observed_role(ctx, "preprocessor")
+    if why_not:
+        yield why_not
         return
     problems: dict = {}
     lengths = set()
@@ -102,13 +100,9 @@ def _training_problem(seen):
 
 @check("TXT757", needs=(TF2_IDS,))
 def encoder_inference(ctx, options):
-    skip = _role_skip(ctx, "encoder")
-    if skip:
-        yield skip
-        return
-    seen = call_observed(ctx)
-    if seen.probes is None:
-        yield seen.unobserved(**WHERE)
+    seen, why_not = _observed_role(ctx, "encoder")
+    if why_not:
+        yield why_not
         return
     problems: dict = {}
     batches = []
@@ -146,14 +140,13 @@ def _encoder_problems(run, tensor: str, batch: int) -> list:
 
 @check("TXT758", needs=(TF2_TOKENIZE,))
 def tokenize_inference(ctx, options):
-    skip = _role_skip(ctx, "preprocessor")
-    if skip:
-        yield skip
+    seen, why_not = _observed_role(ctx, "preprocessor")
+    if why_not:
+        yield why_not
         return
-    seen = call_observed(ctx)
-    probe = seen.probes.get(TF2_TOKENIZE) if seen.probes is not None else None
+    probe = seen.probes.get(TF2_TOKENIZE)
     if probe is None:
-        yield seen.unobserved(**WHERE) if seen.probes is None else skipped("no tokenize sub-callable", **WHERE)
+        yield skipped("no tokenize sub-callable", **WHERE)
         return
     where = {"location": "objects/tokenize"}
     if probe.error:
