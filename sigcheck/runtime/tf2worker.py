@@ -24,20 +24,16 @@ from ..probes import KERAS, KERAS_TRAINABLE, TF2_TOKENIZE
 from . import batches, strings, tokens
 from .paths import tensorflow_path
 from .tf2plan import output_tensor
-from .worker import _describe, _stop_at_bounds, _unregistered, emit
+from .worker import _describe, _stop_at_bounds, emit, tag_set_entry
 
 
 def observe_tf2(tf, plan, out_dir: str) -> tuple:
     """(observed, arrays) for the one meta graph of a TF2 plan, as worker.observe writes them."""
     observed, arrays = {"tag_sets": []}, {}
     for t_index, tag_plan in enumerate(plan.tag_sets):
-        entry = {"tags": list(tag_plan.tags), "groups": [], "load_error": None, "variables_error": None,
-                 "variables": 0}
+        entry = tag_set_entry(tag_plan, plan.load, load_error=None, variables_error=None, variables=0)
         observed["tag_sets"].append(entry)
-        if tag_plan.op_types:
-            entry["unregistered_ops"] = _unregistered(tag_plan.op_types)
         if not plan.load:
-            entry["load_error"] = "not loaded: only the op registry was asked"
             continue
         emit("load", tags=list(tag_plan.tags))
         model = _load(tf, tensorflow_path(plan.module_dir, out_dir), entry)

@@ -106,12 +106,9 @@ def observe(tf, plan_path: str, out_dir: str) -> None:
     arrays = {}
     images = {}
     for t_index, tag_plan in enumerate(plan.tag_sets):
-        entry = {"tags": list(tag_plan.tags), "groups": []}
+        entry = tag_set_entry(tag_plan, plan.load)
         observed["tag_sets"].append(entry)
-        if tag_plan.op_types:
-            entry["unregistered_ops"] = _unregistered(tag_plan.op_types)
         if not plan.load:
-            entry["load_error"] = "not loaded: only the op registry was asked"
             continue
         if entry.get("unregistered_ops"):
             entry["load_error"] = (f"TensorFlow does not register the op type(s) {', '.join(entry['unregistered_ops'])}"
@@ -137,6 +134,17 @@ def _write(out_dir: str, observed: dict, arrays: dict) -> None:
     np.savez(os.path.join(out_dir, "observations.npz"), **arrays)
     with open(os.path.join(out_dir, "observations.json"), "w", encoding="utf-8") as f:
         json.dump(observed, f)
+
+
+def tag_set_entry(tag_plan, load: bool, **fields) -> dict:
+    """A tag set's observation record (both loaders): its tags, the op types TensorFlow does not register, and
+    why it was not loaded when only the op registry was asked."""
+    entry = {"tags": list(tag_plan.tags), "groups": [], **fields}
+    if tag_plan.op_types:
+        entry["unregistered_ops"] = _unregistered(tag_plan.op_types)
+    if not load:
+        entry["load_error"] = "not loaded: only the op registry was asked"
+    return entry
 
 
 def _unregistered(op_types) -> list:
