@@ -17,6 +17,17 @@ except ImportError:  # no file locks: every worker builds and runs on its own
     fcntl = None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """``-n N`` without ``--dist`` schedules by work stealing instead of xdist's default ``load``:
+    ``load`` hands each worker a fixed share of the test count up front, and the suite's costs
+    are far from even (a parametrized rule matrix of milliseconds beside end-to-end runs of
+    seconds), so one worker used to run alone for the last 1.5 minutes.  With ``worksteal`` an
+    idle worker takes half of the other's queue.  An explicit ``--dist`` is kept."""
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", None) == "no":
+        config.option.dist = "worksteal"
+
+
 def pytest_addoption(parser):
     parser.addoption("--snapshot-update", action="store_true",
                      help=f"rewrite tests/snapshots/ from this run's reports (or set {UPDATE_ENV}=1)")

@@ -151,13 +151,17 @@ def _translated(kind):
 
 
 @pytest.fixture(scope="module")
-def reference():
+def reference(once_per_run):
     names = list(TF_NAMES.values()) + list(HUB_NAMES.values())
-    run = subprocess.run([sys.executable, "-c", _CHILD, json.dumps({"modules": TF_MODULES + HUB_MODULES,
-                                                                   "names": names})],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return json.loads(run.stdout.splitlines()[-1])
+
+    def describe():  # one TensorFlow child per test run, whichever xdist worker gets here first
+        run = subprocess.run([sys.executable, "-c", _CHILD, json.dumps({"modules": TF_MODULES + HUB_MODULES,
+                                                                       "names": names})],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        return json.loads(run.stdout.splitlines()[-1])
+
+    return once_per_run("tf-descriptors", describe)
 
 
 def test_every_declared_message_is_mapped():

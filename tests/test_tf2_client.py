@@ -59,14 +59,18 @@ def full_reports(modules, once_per_run):
 
 
 @pytest.fixture(scope="module")
-def verdicts(modules, full_reports):
+def verdicts(modules, full_reports, once_per_run):
     reports = {r.name: (check(modules.build(r.name), static=True), full_reports[r.name]) for r in TF2}
     wanted = {name: [static.facts["directory"], static.facts["tf2"]["kind"], _input_dtype(static.facts["directory"])]
               for name, (static, _) in reports.items()}
-    run = subprocess.run([sys.executable, str(PROBE), json.dumps(wanted)], capture_output=True, text=True,
-                         timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    client = json.loads(run.stdout.splitlines()[-1])
+
+    def probe():  # one client run per test run, whichever xdist worker gets here first
+        run = subprocess.run([sys.executable, str(PROBE), json.dumps(wanted)], capture_output=True, text=True,
+                             timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        return json.loads(run.stdout.splitlines()[-1])
+
+    client = once_per_run("tf2-client-probe", probe)
     return {name: (reports[name], client[name]) for name in reports}
 
 
