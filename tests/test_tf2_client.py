@@ -18,6 +18,7 @@ the full run that tests/test_runtime_rules.py makes).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -32,8 +33,12 @@ from sigcheck.facts.objects import StructDict
 from sigcheck.facts.reader import read_module
 from sigcheck.facts.tf2 import call_traces
 
-pytest.importorskip("tensorflow_hub", reason="the reference is the installed tensorflow_hub")
-pytest.importorskip("tf_keras", reason="hub.KerasLayer needs tf_keras")
+# Looked up, not imported: only the probe's child process uses them (importing both here would cost
+# every xdist worker most of a second at collection).
+for _name, _why in (("tensorflow_hub", "the reference is the installed tensorflow_hub"),
+                    ("tf_keras", "hub.KerasLayer needs tf_keras")):
+    if importlib.util.find_spec(_name) is None:
+        pytest.skip(f"{_why}: {_name} is not installed", allow_module_level=True)
 
 PROBE = Path(__file__).with_name("tf2_client_probe.py")
 # Hostile modules are never handed to the client: it would run them (SEC601 exists for that).
