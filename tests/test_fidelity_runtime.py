@@ -18,23 +18,29 @@ from sigcheck.runtime.runner import Worker
 pytestmark = pytest.mark.runtime
 
 
-def _observe(path: str):
-    plan = make_plan(read_module(path), path, batch_sizes=(1,), dropout_runs=1, max_batch_bytes=1 << 30)
-    with Worker(read_roots=[path]) as worker:
-        return worker.run(plan, timeout=Config().timeout)
+@pytest.fixture(scope="module")
+def observe(modules):
+    """``observe(path)``: the runtime half's observations of one module, all from one worker
+    (one TensorFlow import for the tests of this file, not one per test)."""
+    with Worker(read_roots=[modules.root]) as worker:
+        def run(path: str):
+            plan = make_plan(read_module(path), path, batch_sizes=(1,), dropout_runs=1, max_batch_bytes=1 << 30)
+            return worker.run(plan, timeout=Config().timeout)
+
+        yield run
 
 
-def test_runtime_half_finds_variables_outside_global_variables(modules):
+def test_runtime_half_finds_variables_outside_global_variables(modules, observe):
     """hub.Module restores only GLOBAL_VARIABLES: the loader must not report 'no variables'."""
-    observations = _observe(modules.build("hub105-variables-not-global-with-checkpoint"))
+    observations = observe(modules.build("hub105-variables-not-global-with-checkpoint"))
     for run in observations.tag_sets:
         assert run.variables == 4, run
         assert "not in GLOBAL_VARIABLES" in run.variables_error and "TinyNet/conv1/weights" in run.variables_error
         assert not run.probes  # nothing ran on uninitialised values
 
 
-def test_runtime_half_counts_the_variables_it_restores(modules):
-    observations = _observe(modules.build("fv-conformant"))
+def test_runtime_half_counts_the_variables_it_restores(modules, observe):
+    observations = observe(modules.build("fv-conformant"))
     assert [(run.variables, run.variables_error) for run in observations.tag_sets] == [(4, None), (4, None)]
 
 
