@@ -36,7 +36,6 @@ import os
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass, replace
 from typing import Callable
 
 from . import __version__
@@ -51,6 +50,7 @@ from .config import (
 )
 from .errors import SigcheckError, UsageError, one_line
 from .outputs import destinations, prepare, write_reports
+from .record import record, replace
 from .render import FORMATS
 from .resolve import parse_size
 from .results import EXIT_OK, EXIT_VIOLATIONS, FAIL_ON, worst_exit_code
@@ -130,7 +130,7 @@ def _error(message: str) -> None:
 
 # --- the subcommands -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class Option:
     """An option only one command takes: ``add_argument(*flags, **settings)``."""
 
@@ -138,7 +138,7 @@ class Option:
     settings: dict
 
 
-@dataclass(frozen=True)
+@record
 class Command:
     """``sigcheck NAME WORDS [options]``: ``run(args)`` returns the exit code; ``args.modules`` holds the words."""
 

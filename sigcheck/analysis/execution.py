@@ -97,7 +97,7 @@ def with_restored_calls(meta) -> tuple:
     graph = getattr(meta, "object_graph", None)
     if graph is None or not graph.concrete_functions:
         return meta, []
-    from dataclasses import replace
+    from ..record import replace
 
     from ..facts.model import GraphFacts, NodeFacts
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import replace
 
 from google.protobuf.message import DecodeError
 
 from ..errors import ReadError, one_line
 from . import protos
+from ..record import replace
 from .assets import read_assets
 from .checkpoint import CheckpointError, read_index
 from .collector import collector_paused

@@ -9,18 +9,18 @@ and stays uninitialised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 from google.protobuf.message import DecodeError
 
 from . import protos
+from ..record import record
 
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 GLOBAL_VARIABLES = "variables"
 
 
-@dataclass(frozen=True)
+@record
 class VariableFacts:
     name: str  # the variable op's name
     dtype: str
