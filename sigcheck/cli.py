@@ -32,6 +32,8 @@ what applies to it from ``args``.
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import os
 import signal
 import sys
@@ -95,12 +97,26 @@ def _on_termination(handler) -> dict:
 
 
 def main(argv=None) -> int:
+    _exit_without_collecting()
     previous = _on_termination(_terminate)
     try:
         return _main(argv)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _exit_without_collecting() -> None:
+    """At exit, leave what is still alive to the operating system instead of collecting it.
+
+    The interpreter's last collections (and the module teardown they start) cost a static check
+    ~0.007 s of its ~0.12 s (issue 11, BENCHMARKS.md); sigcheck needs no finaliser then: files are
+    closed and workers stopped by their context managers, atexit handlers and the standard streams'
+    flush still run.  ``gc.freeze`` only moves objects to the permanent generation, so a process
+    that calls ``main`` and goes on (a test) collects as before; registered once however often
+    ``main`` runs."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def _main(argv) -> int:
