@@ -304,7 +304,8 @@ def _object_graph(meta_graph):
 def _nodes_facts(nodes, search_attrs: bool) -> tuple:
     """NodeFacts of ``nodes``.  Reading is linear but its constant matters (10^5 nodes
     must read well under a second): a plain node -- no Const, no attributes to
-    search -- is built without a call, and equal op names share one string."""
+    search -- is built without a call, and equal op names share one string.  ``tuple(node.input[:])``:
+    protobuf's C slice makes a list at once, a third faster than iterating the repeated field."""
     make, ops, found = tuple.__new__, {}, []
     append = found.append
     for node in nodes:
@@ -315,9 +316,9 @@ def _nodes_facts(nodes, search_attrs: bool) -> tuple:
         elif op == "Const":  # 10^3 and more in a large graph: no call but _const_values
             value = node.attr.get("value")
             values, problem = (None, None) if value is None else _const_values(value.tensor)
-            append(make(NodeFacts, (node.name, op, tuple(node.input), (), values, problem)))
+            append(make(NodeFacts, (node.name, op, tuple(node.input[:]), (), values, problem)))
         else:
-            append(make(NodeFacts, (node.name, op, tuple(node.input), (), None, None)))
+            append(make(NodeFacts, (node.name, op, tuple(node.input[:]), (), None, None)))
     return tuple(found)
 
 
@@ -326,7 +327,7 @@ def _node_facts(node, search_attrs: bool, op: str) -> NodeFacts:
     if op == "Const" and "value" in node.attr:
         values, problem = _const_values(node.attr["value"].tensor)
     functions = _function_references(node.attr) if search_attrs or op in FUNCTION_CALLING_OPS else ()
-    return NodeFacts(node.name, op, tuple(node.input), functions, values, problem)
+    return NodeFacts(node.name, op, tuple(node.input[:]), functions, values, problem)
 
 
 def _function_references(attrs) -> tuple:
