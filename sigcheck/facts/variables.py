@@ -65,7 +65,7 @@ def parsed_variable_defs(collection):
     parse are left out: TensorFlow's import fails on them, so nothing would use them."""
     if collection is None or collection.WhichOneof("kind") != "bytes_list":
         return
-    for raw in collection.bytes_list.value:
+    for raw in collection.bytes_list.value[:]:  # one C slice: faster than iterating the repeated field
         variable = protos.VariableDef()
         try:
             variable.ParseFromString(raw)
