@@ -25,15 +25,19 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import pickle
 import queue
+import signal
+import subprocess
 import sys
+import threading
 import uuid
 from dataclasses import replace
 from itertools import islice
 from typing import Callable, Optional
 
 from .config import Config
-from .errors import UsageError
+from .errors import SigcheckError, UsageError, one_line
 from .resolve import is_url
 from .results import ErrorInfo, Report
 
@@ -176,20 +180,25 @@ class DaskCluster:
             import distributed
         except ImportError:
             raise UsageError(_IMPORT_HINT) from None
-        _limit_malloc_arenas()  # before the client's (and the scheduler's) threads start
-        with dask.config.set(_LOCAL_SETTINGS if self.kind == LOCAL else _CLIENT_SETTINGS):
-            if self.kind == LOCAL:
-                # The plugin comes with each worker, so TensorFlow imports while the cluster starts.
-                self._cluster = distributed.LocalCluster(
-                    n_workers=self.target, threads_per_worker=1, processes=True, dashboard_address=None,
-                    silence_logs=logging.ERROR, plugins=(self._plugin(),))
-                self.client = distributed.Client(self._cluster)
-            else:
+        _limit_malloc_arenas()  # before the client's threads start
+        if self.kind == LOCAL:
+            # The scheduler and the nannies live in a child process, so that this one holds only the
+            # client; the plugin comes with each worker, so TensorFlow imports while the cluster starts.
+            self._cluster = LocalHost(self.target, self._plugin())
+            address = self._cluster.start(self.spec)
+        else:
+            address = self.target
+        try:
+            with dask.config.set(_CLIENT_SETTINGS):
                 try:
-                    self.client = distributed.Client(self.target)
+                    self.client = distributed.Client(address)
                 except (OSError, TimeoutError) as exc:
                     raise UsageError(f"--cluster {self.spec}: cannot reach the scheduler ({exc})") from None
+            if self.kind != LOCAL:
                 self.client.register_plugin(self._plugin(), name=PLUGIN)  # workers joining later get it too
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def _plugin(self) -> SigcheckPlugin:
@@ -202,10 +211,12 @@ class DaskCluster:
                               if self.kind == LOCAL else None)
 
     def __exit__(self, *exc) -> bool:
-        if self.client is not None:
-            self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        try:
+            if self.client is not None:
+                self.client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
         return False
 
     def _tf_threads(self) -> int:
@@ -246,6 +257,129 @@ class DaskCluster:
             window.fill()
             if trim is not None and done % _TRIM_EVERY == 0:
                 trim(0)
+
+
+# The child process that runs a ``local`` cluster (LocalHost): the package's own root first on its
+# path (not the working directory, where a registry may hold anything).
+_HOST = "import sys; sys.path[0] = sys.argv[1]; from sigcheck.cluster import serve_local; sys.exit(serve_local())"
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Seconds for a local cluster to start (its worker processes import Dask on a machine that may be
+# busy) and to close (each worker stops its TensorFlow children) before its processes are killed.
+_START_TIMEOUT = 300
+_CLOSE_TIMEOUT = 30
+_HOST_TRIM_SECONDS = 5  # the host's malloc_trim period (it has no per-module loop of its own)
+
+
+class LocalHost:
+    """``--cluster local[:N]``: a Dask LocalCluster (scheduler, nannies, N worker processes) run by
+    a child process of the scan's, so that the scan's process holds the Dask client alone.
+
+    The scheduler keeps a little of every module it ran (Dask's own bookkeeping); in a process of
+    its own that is not added to the client's, which keeps the reports.  The child reads its orders
+    (how many workers, the plugin) from its stdin, answers with the scheduler's address or one line
+    saying why the cluster did not start, and closes the cluster when its stdin ends: when the scan
+    closes it, or when the scan's process dies, however it dies.  It runs in a session of its own,
+    so Ctrl-C reaches the scan alone, which closes the client, then the cluster; a cluster that
+    does not close in time is killed, process group and all."""
+
+    def __init__(self, workers: int, plugin: "SigcheckPlugin"):
+        self.workers = workers
+        self.plugin = plugin
+        self.process: Optional[subprocess.Popen] = None
+
+    def start(self, spec: str) -> str:
+        """The scheduler's address, once the cluster runs; a SigcheckError if it does not start."""
+        self.process = subprocess.Popen([sys.executable, "-c", _HOST, _PACKAGE_ROOT], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, start_new_session=True)
+        try:
+            try:
+                pickle.dump({"workers": self.workers, "plugin": self.plugin}, self.process.stdin)
+                self.process.stdin.flush()
+            except BrokenPipeError:  # the child is gone already: its answer (none) says so
+                pass
+            answer = self._answer(_START_TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
+        if answer.startswith("tcp://"):
+            return answer
+        self.close()
+        if answer.startswith("error "):
+            reason = answer[len("error "):]
+        elif answer:
+            reason = f"unexpected answer {answer[:200]!r}"
+        elif self.process_code is None:
+            reason = f"no scheduler within {_START_TIMEOUT} s"
+        else:
+            reason = f"its process exited with code {self.process_code}"
+        raise SigcheckError(f"--cluster {spec}: the local Dask cluster did not start: {reason}")
+
+    def _answer(self, timeout: float) -> str:
+        got = []
+        reader = threading.Thread(target=lambda: got.append(self.process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        return got[0].decode(errors="replace").strip() if got else ""
+
+    process_code: Optional[int] = None
+
+    def close(self) -> None:
+        """Close the cluster (end the child's stdin), wait for it, then kill whatever is left of its
+        process group."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        try:
+            try:
+                process.stdin.close()
+            except OSError:
+                pass
+            try:
+                process.wait(_CLOSE_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+        finally:
+            try:  # the group outlives its leader while a member lives: its id is not reused meanwhile
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process_code = process.wait()
+            process.stdout.close()
+
+
+def serve_local() -> int:
+    """The child process of LocalHost: runs the LocalCluster until its stdin ends."""
+    answer = os.fdopen(os.dup(1), "w")  # not inherited: Dask's processes write to stderr instead
+    os.dup2(2, 1)
+    try:
+        orders = pickle.load(sys.stdin.buffer)
+        _limit_malloc_arenas()  # before the scheduler's threads start
+        import dask
+        import distributed
+
+        dask.config.set(_LOCAL_SETTINGS)  # for the whole process: comms opened later read them too
+        cluster = distributed.LocalCluster(
+            n_workers=orders["workers"], threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR, plugins=(orders["plugin"],))
+    except BaseException as exc:  # noqa: B036 - whatever it is, the scan says it in one line
+        print("error", one_line(f"{type(exc).__name__}: {exc}"), file=answer, flush=True)
+        return 1
+    print(cluster.scheduler_address, file=answer, flush=True)
+    stop = threading.Event()
+    trim = _malloc_trimmer()
+    if trim is not None:  # the scheduler frees a little of every finished module, in its event-loop thread
+        threading.Thread(target=_trim_until, args=(trim, stop), daemon=True).start()
+    try:
+        sys.stdin.buffer.read()  # until the scan closes it, or its process is gone
+    finally:
+        stop.set()
+        cluster.close(timeout=_CLOSE_TIMEOUT)
+    return 0
+
+
+def _trim_until(trim, stop: threading.Event) -> None:
+    while not stop.wait(_HOST_TRIM_SECONDS):
+        trim(0)
 
 
 # Completions between two malloc_trim calls: each costs well under a millisecond on the client's heap.
