@@ -267,7 +267,7 @@ _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # busy) and to close (each worker stops its TensorFlow children) before its processes are killed.
 _START_TIMEOUT = 300
 _CLOSE_TIMEOUT = 30
-_HOST_TRIM_SECONDS = 5  # the host's malloc_trim period (it has no per-module loop of its own)
+_HOST_TIDY_SECONDS = 5  # the host's housekeeping period (_tidy_until): it has no per-module loop of its own
 
 
 class LocalHost:
@@ -366,9 +366,7 @@ def serve_local() -> int:
         return 1
     print(cluster.scheduler_address, file=answer, flush=True)
     stop = threading.Event()
-    trim = _malloc_trimmer()
-    if trim is not None:  # the scheduler frees a little of every finished module, in its event-loop thread
-        threading.Thread(target=_trim_until, args=(trim, stop), daemon=True).start()
+    threading.Thread(target=_tidy_until, args=(_malloc_trimmer(), stop), daemon=True).start()
     try:
         sys.stdin.buffer.read()  # until the scan closes it, or its process is gone
     finally:
@@ -377,9 +375,16 @@ def serve_local() -> int:
     return 0
 
 
-def _trim_until(trim, stop: threading.Event) -> None:
-    while not stop.wait(_HOST_TRIM_SECONDS):
-        trim(0)
+def _tidy_until(trim, stop: threading.Event) -> None:
+    """The host's housekeeping: forget the task-key prefixes Dask memoizes (its scheduler calls
+    ``key_split`` on every module's key and caches up to 100 000 of them, ~0.25 KB a module; a
+    pure cache, refilled on demand), and hand freed pages back to the system (malloc_trim)."""
+    from dask.utils import key_split
+
+    while not stop.wait(_HOST_TIDY_SECONDS):
+        key_split.cache_clear()
+        if trim is not None:
+            trim(0)
 
 
 # Completions between two malloc_trim calls: each costs well under a millisecond on the client's heap.
