@@ -8,9 +8,10 @@ On a corpus of small fixture modules plus the two realistic benchmark modules
 (see benchmarks/run.py), one whole-process run each of ``scan --jobs 1``,
 ``--jobs 2`` and ``--cluster local:2`` (modules per minute), then a scan that
 fills a result cache and repeated fully cached scans; finally the peak memory
-of the client process (which holds the LocalCluster's scheduler) for JSONL
-scans of hard-linked copies of one module, at two sizes, to show it does not
-grow with the number of modules.  The section it writes to BENCHMARKS.md sits
+of the client process (the scan's own; the LocalCluster's scheduler runs in a
+child process, measured apart) for JSONL scans of hard-linked copies of one
+module, at two or more sizes, to show it does not grow with the number of
+modules.  The section it writes to BENCHMARKS.md sits
 between markers that benchmarks/run.py keeps when it rewrites the file.
 
 ``--memory-only`` runs the client-memory scans alone (a few minutes) and prints

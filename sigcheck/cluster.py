@@ -360,7 +360,10 @@ def serve_local() -> int:
         dask.config.set(_LOCAL_SETTINGS)  # for the whole process: comms opened later read them too
         cluster = distributed.LocalCluster(
             n_workers=orders["workers"], threads_per_worker=1, processes=True, dashboard_address=None,
-            silence_logs=logging.ERROR, plugins=(orders["plugin"],))
+            silence_logs=logging.ERROR, plugins=(orders["plugin"],),
+            # Even without a dashboard the scheduler serves its HTTP routes (health, metrics), on
+            # port 8787 unless told: a free port instead, so that two scans never collide on it.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     except BaseException as exc:  # noqa: B036 - whatever it is, the scan says it in one line
         print("error", one_line(f"{type(exc).__name__}: {exc}"), file=answer, flush=True)
         return 1
