@@ -17,7 +17,9 @@ Modules are submitted a batch at a time into a bounded window (cluster.Window),
 and each result is released as soon as it is handed on, so neither the client
 nor the scheduler holds more than a few reports whatever the size of the scan;
 Dask's in-memory logs (events, transitions, recent messages) are kept short, so
-that what they remember of each module does not add up over a long scan.
+that what they remember of each module does not add up over a long scan.  A
+``local`` cluster (scheduler, nannies, workers) runs under a child process of
+the scan's (LocalHost), so the scan's process holds the client alone.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ _LOCAL_SETTINGS = {
     "distributed.scheduler.allowed-failures": 1,
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "500ms",
-    # The client process hosts the scheduler: keep its histories short, so that it does not grow
-    # with the number of modules (or the length of the scan) -- one computation, a minute of
+    # For the scheduler (in a local cluster's host process): keep its histories short, so that it does
+    # not grow with the number of modules (or the length of the scan) -- one computation, a minute of
     # system-monitor samples, no source code captured per submitted module, and 50 entries (not 1000)
     # in each event topic, the transition log and every stream's recent-message log: the update-graph
     # events and messages were ~4 KB a module, up to the 1000th.
@@ -411,8 +413,8 @@ def _glibc():
 def _limit_malloc_arenas() -> None:
     """One glibc malloc arena for the client process (SIGCHECK_MALLOC_ARENAS=N for N, 0: glibc's default).
 
-    glibc gives each thread that allocates its own arena; the event-loop thread (the client's, and for
-    ``local`` the scheduler's) allocates and frees a little for every module, and its arena's freed
+    glibc gives each thread that allocates its own arena; the event-loop thread (the client's, and in a
+    local cluster's host the scheduler's) allocates and frees a little for every module, and its arena's freed
     pages stay fragmented among long-lived objects: ~1 KB a module over a long scan.  With one arena
     its frees fill the main thread's holes.  The client's threads mostly wait, so the shared lock costs
     nothing measurable; Dask's worker processes are not affected (a setting of this process only)."""
@@ -427,7 +429,7 @@ def _limit_malloc_arenas() -> None:
 def _malloc_trimmer():
     """glibc's ``malloc_trim``, or None (not Linux, another C library, or SIGCHECK_MALLOC_TRIM=0).
 
-    The client process (and, for ``local``, the scheduler in its event-loop thread) frees the memory
+    The client process (and a local cluster's host, for its scheduler) frees the memory
     of every finished module, but glibc keeps the freed pages of its arenas: fragmented among the
     long-lived objects, they add up to a couple of KB a module over a long scan.  malloc_trim hands
     the whole free pages back to the system, in every arena."""

@@ -1,4 +1,5 @@
-"""`scan --cluster local:2`: a real Dask LocalCluster (processes, 2 workers, 1 thread each), run by a child process of the scan.
+"""`scan --cluster local:2`: a real Dask LocalCluster (processes, 2 workers, 1 thread each),
+run by a child process of the scan.
 
 Each scan here starts a cluster and TensorFlow in its workers (~10 s), so the
 tests share few, mixed corpora instead of one scan per property.
