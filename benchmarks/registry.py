@@ -184,9 +184,9 @@ def section(runs: dict, cached: list, memory: list, corpus_size: int, host: list
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in (jobs1, jobs2, dask, fill, *cached, *memory):
-        host = f"{run.host_rss / MIB:.1f}" if run.host_rss else "-"
+        scheduler = f"{run.host_rss / MIB:.1f}" if run.host_rss else "-"
         lines.append(f"| {run.label} | {run.modules} | {run.wall:.2f} | {run.per_minute:.1f} | {run.cpu:.1f} | "
-                     f"{run.cpu / run.wall:.2f} | {run.tree_rss / MIB:.0f} | {run.parent_rss / MIB:.1f} | {host} |")
+                     f"{run.cpu / run.wall:.2f} | {run.tree_rss / MIB:.0f} | {run.parent_rss / MIB:.1f} | {scheduler} |")
     lines += [
         "",
         f"- `--jobs 2` / `--jobs 1`: {jobs2.wall / jobs1.wall:.2f}x wall; `--cluster local:2` / `--jobs 1`: "
