@@ -24,6 +24,7 @@ the scan's (LocalHost), so the scan's process holds the client alone.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -175,17 +176,23 @@ class DaskCluster:
         self.read_roots = tuple(os.path.abspath(root) for root in read_roots)
         self.client = None
         self._cluster = None
+        self._quiet = contextlib.nullcontext()
 
     def __enter__(self) -> "DaskCluster":
         try:
             import dask
             import distributed
+            from distributed.utils import silence_logging_cmgr
         except ImportError:
             raise UsageError(_IMPORT_HINT) from None
         _limit_malloc_arenas()  # before the client's threads start
         if self.kind == LOCAL:
             # The scheduler and the nannies live in a child process, so that this one holds only the
             # client; the plugin comes with each worker, so TensorFlow imports while the cluster starts.
+            # The client's own logs say nothing a user of ``local`` can act on (a cluster that stops
+            # is one line, below): they are kept for a cluster of one's own.
+            self._quiet = contextlib.ExitStack()
+            self._quiet.enter_context(silence_logging_cmgr(logging.CRITICAL))
             self._cluster = LocalHost(self.target, self._plugin())
             address = self._cluster.start(self.spec)
         else:
@@ -219,6 +226,7 @@ class DaskCluster:
         finally:
             if self._cluster is not None:
                 self._cluster.close()
+                self._quiet.close()
         return False
 
     def _tf_threads(self) -> int:
@@ -249,16 +257,38 @@ class DaskCluster:
             return [future.key for future in futures]
 
         window = Window(enumerate(handles), submit, size=max(16, 2 * threads))
-        window.fill()
         trim = _malloc_trimmer()
-        for done, future in enumerate(running, 1):
-            index, handle = window.done(future.key)
-            report = replace(_report_of(future, handle, config), module=handle)
-            future.release()
-            on_report(index, report)
+        try:
             window.fill()
-            if trim is not None and done % _TRIM_EVERY == 0:
-                trim(0)
+            for done, future in enumerate(self._completed(running), 1):
+                index, handle = window.done(future.key)
+                report = replace(_report_of(future, handle, config), module=handle)
+                future.release()
+                on_report(index, report)
+                window.fill()
+                if trim is not None and done % _TRIM_EVERY == 0:
+                    trim(0)
+        except Exception:
+            if self._cluster is not None and self._cluster.stopped():  # the client lost its scheduler
+                raise self._stopped() from None
+            raise
+
+    def _completed(self, running):
+        """``running``'s futures as they finish (as iterating over it does), but a local cluster whose
+        process is gone ends the scan at once: its client would wait for it, then cancel every module."""
+        while True:
+            while not running.has_ready():
+                if running.is_empty():
+                    return
+                if self._cluster is not None and self._cluster.stopped():
+                    raise self._stopped()
+                with running.thread_condition:  # notified as each future finishes
+                    running.thread_condition.wait(timeout=0.1)
+            yield next(running)
+
+    def _stopped(self) -> SigcheckError:
+        return SigcheckError(f"--cluster {self.spec}: the local Dask cluster stopped during the scan "
+                             f"({self._cluster.how_it_ended()})")
 
 
 # The child process that runs a ``local`` cluster (LocalHost): the package's own root first on its
@@ -303,27 +333,41 @@ class LocalHost:
         except BaseException:
             self.close()
             raise
-        if answer.startswith("tcp://"):
+        if answer and answer.startswith("tcp://"):
             return answer
         self.close()
-        if answer.startswith("error "):
+        if answer is None:
+            reason = f"no scheduler within {_START_TIMEOUT} s"
+        elif answer.startswith("error "):
             reason = answer[len("error "):]
         elif answer:
             reason = f"unexpected answer {answer[:200]!r}"
-        elif self.process_code is None:
-            reason = f"no scheduler within {_START_TIMEOUT} s"
         else:
-            reason = f"its process exited with code {self.process_code}"
+            reason = self.how_it_ended()
         raise SigcheckError(f"--cluster {spec}: the local Dask cluster did not start: {reason}")
 
-    def _answer(self, timeout: float) -> str:
+    def _answer(self, timeout: float) -> Optional[str]:
+        """The child's one line ("" if it ended without one), or None if none came in time."""
         got = []
         reader = threading.Thread(target=lambda: got.append(self.process.stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
-        return got[0].decode(errors="replace").strip() if got else ""
+        return got[0].decode(errors="replace").strip() if got else None
 
     process_code: Optional[int] = None
+
+    def stopped(self) -> bool:
+        """Whether the child has exited while the scan still needed it."""
+        return self.process is not None and self.process.poll() is not None
+
+    def how_it_ended(self) -> str:
+        code = self.process.returncode if self.process is not None else self.process_code
+        if code is not None and code < 0:
+            try:
+                return f"its process was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"its process was killed by signal {-code}"
+        return f"its process exited with code {code}"
 
     def close(self) -> None:
         """Close the cluster (end the child's stdin), wait for it, then kill whatever is left of its
