@@ -194,10 +194,8 @@ class DaskCluster:
             self._quiet = contextlib.ExitStack()
             self._quiet.enter_context(silence_logging_cmgr(logging.CRITICAL))
             self._cluster = LocalHost(self.target, self._plugin())
-            address = self._cluster.start(self.spec)
-        else:
-            address = self.target
         try:
+            address = self._cluster.start(self.spec) if self._cluster is not None else self.target
             with dask.config.set(_CLIENT_SETTINGS):
                 try:
                     self.client = distributed.Client(address)
@@ -226,7 +224,7 @@ class DaskCluster:
         finally:
             if self._cluster is not None:
                 self._cluster.close()
-                self._quiet.close()
+            self._quiet.close()
         return False
 
     def _tf_threads(self) -> int:
@@ -318,6 +316,7 @@ class LocalHost:
         self.workers = workers
         self.plugin = plugin
         self.process: Optional[subprocess.Popen] = None
+        self.process_code: Optional[int] = None  # once closed
 
     def start(self, spec: str) -> str:
         """The scheduler's address, once the cluster runs; a SigcheckError if it does not start."""
@@ -354,8 +353,6 @@ class LocalHost:
         reader.join(timeout)
         return got[0].decode(errors="replace").strip() if got else None
 
-    process_code: Optional[int] = None
-
     def stopped(self) -> bool:
         """Whether the child has exited while the scan still needed it."""
         return self.process is not None and self.process.poll() is not None
@@ -370,8 +367,8 @@ class LocalHost:
         return f"its process exited with code {code}"
 
     def close(self) -> None:
-        """Close the cluster (end the child's stdin), wait for it, then kill whatever is left of its
-        process group."""
+        """Close the cluster (end the child's stdin) and wait for it; kill its process group (the
+        child, the nannies' worker processes) if it does not end in time or the wait is interrupted."""
         process, self.process = self.process, None
         if process is None:
             return
@@ -380,17 +377,20 @@ class LocalHost:
                 process.stdin.close()
             except OSError:
                 pass
-            try:
-                process.wait(_CLOSE_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
+            process.wait(_CLOSE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+        except BaseException:  # Ctrl-C again: no waiting any longer
+            _kill_group(process)
+            raise
         finally:
-            try:  # the group outlives its leader while a member lives: its id is not reused meanwhile
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
             self.process_code = process.wait()
             process.stdout.close()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    if process.poll() is None:  # alive, so not reaped: the group's id is still its own
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def serve_local() -> int:
@@ -413,11 +413,13 @@ def serve_local() -> int:
     except BaseException as exc:  # noqa: B036 - whatever it is, the scan says it in one line
         print("error", one_line(f"{type(exc).__name__}: {exc}"), file=answer, flush=True)
         return 1
-    print(cluster.scheduler_address, file=answer, flush=True)
     stop = threading.Event()
     threading.Thread(target=_tidy_until, args=(_malloc_trimmer(), stop), daemon=True).start()
     try:
+        print(cluster.scheduler_address, file=answer, flush=True)
         sys.stdin.buffer.read()  # until the scan closes it, or its process is gone
+    except BrokenPipeError:  # the scan is gone already
+        pass
     finally:
         stop.set()
         cluster.close(timeout=_CLOSE_TIMEOUT)
