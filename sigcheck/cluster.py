@@ -176,7 +176,7 @@ class DaskCluster:
         self.read_roots = tuple(os.path.abspath(root) for root in read_roots)
         self.client = None
         self._cluster = None
-        self._quiet = contextlib.nullcontext()
+        self._quiet = contextlib.ExitStack()  # what the scan silences of Dask's logs, for its length
 
     def __enter__(self) -> "DaskCluster":
         try:
@@ -191,7 +191,6 @@ class DaskCluster:
             # client; the plugin comes with each worker, so TensorFlow imports while the cluster starts.
             # The client's own logs say nothing a user of ``local`` can act on (a cluster that stops
             # is one line, below): they are kept for a cluster of one's own.
-            self._quiet = contextlib.ExitStack()
             self._quiet.enter_context(silence_logging_cmgr(logging.CRITICAL))
             self._cluster = LocalHost(self.target, self._plugin())
         try:
