@@ -111,7 +111,10 @@ def test_a_local_cluster_ends_with_its_scan_however_the_scan_ends(modules, tmp_p
     registry = tmp_path / "registry"
     for index in range(150):  # --static: each takes milliseconds, yet the scan outlasts its first line
         shutil.copytree(modules.build("fv-conformant"), registry / f"m{index:03d}", copy_function=os.link)
-    scan = subprocess.Popen([sys.executable, "-m", "sigcheck", "scan", registry, "--cluster", "local:2", "--static",
+    # Ctrl-C's own handler, even where the suite inherited SIGINT ignored (a shell's background job).
+    interruptible = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                     "from sigcheck.cli import main; sys.exit(main(sys.argv[1:]))")
+    scan = subprocess.Popen([sys.executable, "-c", interruptible, "scan", registry, "--cluster", "local:2", "--static",
                              "--format", "jsonl"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert scan.stdout.readline(), scan.communicate()[1]  # the cluster runs and reports stream
