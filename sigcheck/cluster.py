@@ -289,8 +289,9 @@ class DaskCluster:
 
 
 # The child process that runs a ``local`` cluster (LocalHost): the package's own root first on its
-# path (not the working directory, where a registry may hold anything).
-_HOST = "import sys; sys.path[0] = sys.argv[1]; from sigcheck.cluster import serve_local; sys.exit(serve_local())"
+# path, and not the working directory (``-c`` puts it first), where a registry may hold anything.
+_HOST = ("import sys; sys.path[:] = [sys.argv[1], *filter(None, sys.path)]; "
+         "from sigcheck.cluster import serve_local; sys.exit(serve_local())")
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Seconds for a local cluster to start (its worker processes import Dask on a machine that may be
 # busy) and to close (each worker stops its TensorFlow children) before its processes are killed.
