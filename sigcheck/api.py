@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from dataclasses import replace
 from typing import Optional
 
 from .config import Config, _validate, parse_tag_set
@@ -21,6 +20,7 @@ from .facts.model import ModuleFacts, format_tags
 from .facts.reader import read_module
 from .facts.summary import summarize
 from .facts.tf2 import TF2_SAVED_MODEL, module_format
+from .record import replace
 from .resolve import resolve
 from .results import ErrorInfo, Report
 from .rules import load_rules

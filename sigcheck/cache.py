@@ -20,11 +20,11 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import replace
 from importlib import metadata
 from typing import Optional
 
 from . import __version__
+from .record import replace
 from .resolve import is_archive, is_url
 from .results import Report
 from .rules import category_of

@@ -32,11 +32,12 @@ what applies to it from ``args``.
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import os
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass, replace
 from typing import Callable
 
 from . import __version__
@@ -51,6 +52,7 @@ from .config import (
 )
 from .errors import SigcheckError, UsageError, one_line
 from .outputs import destinations, prepare, write_reports
+from .record import record, replace
 from .render import FORMATS
 from .resolve import parse_size
 from .results import EXIT_OK, EXIT_VIOLATIONS, FAIL_ON, worst_exit_code
@@ -95,12 +97,26 @@ def _on_termination(handler) -> dict:
 
 
 def main(argv=None) -> int:
+    _exit_without_collecting()
     previous = _on_termination(_terminate)
     try:
         return _main(argv)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _exit_without_collecting() -> None:
+    """At exit, leave what is still alive to the operating system instead of collecting it.
+
+    The interpreter's last collections (and the module teardown they start) cost a static check
+    ~0.007 s of its ~0.12 s (issue 11, BENCHMARKS.md); sigcheck needs no finaliser then: files are
+    closed and workers stopped by their context managers, atexit handlers and the standard streams'
+    flush still run.  ``gc.freeze`` only moves objects to the permanent generation, so a process
+    that calls ``main`` and goes on (a test) collects as before; registered once however often
+    ``main`` runs."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def _main(argv) -> int:
@@ -130,7 +146,7 @@ def _error(message: str) -> None:
 
 # --- the subcommands -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class Option:
     """An option only one command takes: ``add_argument(*flags, **settings)``."""
 
@@ -138,7 +154,7 @@ class Option:
     settings: dict
 
 
-@dataclass(frozen=True)
+@record
 class Command:
     """``sigcheck NAME WORDS [options]``: ``run(args)`` returns the exit code; ``args.modules`` holds the words."""
 

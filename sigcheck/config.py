@@ -13,11 +13,11 @@ import math
 import os
 import posixpath
 from fnmatch import fnmatchcase
-from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping, Optional
 
 from .errors import ConfigError
+from .record import field, record, replace
 from .resolve import DEFAULT_MAX_ARCHIVE_BYTES, parse_size
 from .results import FAIL_ON
 from .vocabulary import SEVERITIES
@@ -41,7 +41,7 @@ def default_max_memory() -> int:
     return max(MIN_MEMORY, physical_memory() // 2)
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     select: tuple = ()
     ignore: tuple = ()

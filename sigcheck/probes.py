@@ -27,7 +27,7 @@ Checks then read the probe's observations by the same constant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import record
 
 # Image probes (TF1 Hub image modules).
 SIZES = "size"  # one probe "size-B" per configured batch size B, exact batch, in every tag set
@@ -40,7 +40,7 @@ OUTPUTS = "outputs"  # every synthetic image once, every output kept: golden out
 INFERENCE, OTHERS, EVERY = "inference", "others", "every"  # which tag sets a probe runs in
 
 
-@dataclass(frozen=True)
+@record
 class ProbeKind:
     name: str  # what a rule declares in needs=; also the probe's name (or prefix) in observations
     input_kind: str  # "image" today; "text", "tf2" ... for the planners that come

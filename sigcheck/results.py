@@ -8,10 +8,10 @@ JSON shape (schema ``sigcheck-report/1``; fields may be added, never renamed)::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Optional
 
 from . import __version__
+from .record import field, record
 from .vocabulary import SEVERITIES, STATUSES, spec_url
 
 SCHEMA = "sigcheck-report/1"
@@ -25,7 +25,7 @@ EXIT_INCOMPLETE = 4  # no violation found, but some checks could not complete (t
 _EXIT_RANK = (EXIT_OK, EXIT_INCOMPLETE, EXIT_VIOLATIONS, EXIT_UNREADABLE)
 
 
-@dataclass(frozen=True)
+@record
 class Result:
     rule: str
     name: str
@@ -73,13 +73,13 @@ class Result:
                    category=category_of(data["rule"]) if category_of else None)
 
 
-@dataclass(frozen=True)
+@record
 class ErrorInfo:
     type: str
     message: str
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     module: str  # the handle as given
     results: tuple = ()

@@ -12,13 +12,13 @@ import os
 import re
 import sys
 import zlib
-from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Callable, Mapping
 
 from .bundled import rules_dir
 from .facts.tf2 import FORMATS, TF1_FORMATS
+from .record import record
 from .vocabulary import SEVERITIES, SPEC_URLS, spec_url
 
 STAGES = ("static", "runtime")
@@ -31,7 +31,7 @@ REQUIRED = ("code", "name", "category", "severity", "stage", "scope", "summary",
 OPTIONAL = ("options", "runtime_half", "formats")
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     code: str
     name: str

@@ -23,13 +23,13 @@ the fast layer beside them.  Runtime rules pass ``observations=``.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Mapping, Optional
 
 from .facts.checkpoint import CheckpointEntry
 from .facts.model import (AttachmentFacts, CollectionFacts, FunctionFacts, GraphFacts, ImageSize, MetaGraphFacts,
                           ModuleDefFacts, ModuleFacts, NodeFacts, SignatureFacts, TensorFacts, VariableDefFacts)
 from .facts.variables import VariableFacts
+from .record import replace
 
 __all__ = [
     "assert_passes", "assert_results", "attachment", "checkpoint_entry", "collection", "default_output",

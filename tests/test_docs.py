@@ -28,6 +28,27 @@ def test_a_stale_ruletable_entry_is_parsed_not_used():
     assert _parsed(edited, "hub.toml") == _toml(edited, "hub.toml") != _toml(content, "hub.toml")
 
 
+def test_protofiles_is_up_to_date():
+    """Start-up takes the encoded message schema from sigcheck/facts/protofiles.py when it is fresh
+    (a stale one is only slower: protos encodes the schema itself)."""
+    from sigcheck.facts import protos
+
+    on_disk = (REPO / "sigcheck" / "facts" / "protofiles.py").read_text()
+    assert on_disk == protos.protofiles_source(), (
+        "sigcheck/facts/protofiles.py is out of date: run `python -c \"from sigcheck.facts.protos import "
+        "protofiles_source as s; print(s(), end='')\" > sigcheck/facts/protofiles.py`")
+
+
+def test_a_stale_protofiles_is_encoded_not_used(monkeypatch):
+    from sigcheck.facts import protofiles, protos
+
+    fresh = protos._files()
+    assert fresh == (protofiles.TF, protofiles.HUB)
+    monkeypatch.setattr(protofiles, "TF", b"stale")
+    monkeypatch.setattr(protofiles, "SCHEMA_CRC", protofiles.SCHEMA_CRC + 1)
+    assert protos._files() == fresh
+
+
 def test_every_rule_has_a_docs_entry_with_both_examples():
     text = rules_markdown()
     for rule in load_rules():

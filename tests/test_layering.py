@@ -4,10 +4,11 @@ own layer or a lower one.
 The layers, lowest first (a module belongs to the longest prefix listed):
 
 0. basics     -- errors, results, vocabulary (how results are named and ordered), probes (the probe catalogue and the refusal marker),
+                 record (the frozen value classes every layer defines),
                  bundled, pytest_rootdir, runtime.tfimport (the one way to import
                  TensorFlow, a leaf used by resolve and the worker), the package itself
 1. resolve    -- handle -> local directory (resolve, changed)
-2. facts      -- protobuf-only reading, frozen dataclasses
+2. facts      -- protobuf-only reading, frozen records
 3. analysis   -- pure graph analyses shared by checks and runtime
 4. runtime | checks -- siblings that never import each other: the runtime produces
                  observations, checks read them as plain objects (and the facts)
@@ -38,6 +39,7 @@ PACKAGE_DIR = os.path.dirname(sigcheck.__file__)
 
 LAYERS = (
     ("basics", ("sigcheck", "sigcheck.errors", "sigcheck.results", "sigcheck.probes", "sigcheck.bundled", "sigcheck.vocabulary", "sigcheck.schemas",
+                "sigcheck.record",
                 "sigcheck.pytest_rootdir", "sigcheck.runtime.tfimport")),
     ("resolve", ("sigcheck.resolve", "sigcheck.changed")),
     ("facts", ("sigcheck.facts",)),

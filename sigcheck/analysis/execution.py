@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
-from ..facts.graph import tensor_op_name, walk_back
+from ..facts.graph import walk_back
 from .assets import PLAIN_CALLS, RESTORED_CALL_PREFIX, asset_read_problem
 
 # Collections whose ops a loader or hub.Module runs when the module is loaded.
@@ -79,7 +79,9 @@ def execution_roots(meta) -> list:
 
 def default_saver_roots(meta) -> list:
     """What the default Saver TensorFlow builds without a saver_def restores into."""
-    roots = [(f"variable in {v.collection} ({field})", name) for v in meta.variable_defs for field, name in v.named()]
+    # VariableDefFacts.named() without a call per VariableDef (thousands in a large module)
+    roots = [(f"variable in {v.collection} ({field})", name) for v in meta.variable_defs
+             for field in v.NAME_FIELDS if (name := getattr(v, field))]
     for key in SAVER_COLLECTIONS:
         collection = meta.collection(key)
         if collection is not None:
@@ -97,7 +99,7 @@ def with_restored_calls(meta) -> tuple:
     graph = getattr(meta, "object_graph", None)
     if graph is None or not graph.concrete_functions:
         return meta, []
-    from dataclasses import replace
+    from ..record import replace
 
     from ..facts.model import GraphFacts, NodeFacts
 
@@ -145,8 +147,9 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
            asset_ops: frozenset = frozenset()) -> list:
     graph = meta.graph
     labels, findings = {}, []
-    for what, name in roots:
-        if not name or tensor_op_name(name) not in graph.by_name:
+    nodes = graph.by_name
+    for what, name in roots:  # thousands for a module without a saver_def: no call per root
+        if not name or (name.split(":", 1)[0] if ":" in name else name) not in nodes:
             findings.append(Hazard(None, what, (), f"{what} names {name!r}, which is not a node of the graph"))
         else:
             labels.setdefault(name, what)
@@ -164,7 +167,10 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
         if malformed.key is not None:
             found(malformed.key, None, f"{walk.describe(malformed.key)} {malformed.problem}")
     callers = _callers(walk) if restore_ops or (asset_ops and graph.functions) else {}
+    plain = allowed - asset_ops - restore_ops  # ops judged no further (most reached nodes)
     for scope, name, node in walk:
+        if node.op in plain and node.op not in library:
+            continue
         if node.op in asset_ops and node.op not in library:
             reason = asset_read_problem(meta, node, scope, callers)
             if reason:

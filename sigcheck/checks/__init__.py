@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ..probes import validate_needs
+from ..record import record
 
 _REGISTRY: dict = {}
 _NEEDS: dict = {}
@@ -60,7 +60,7 @@ def registered_needs() -> dict:
     return dict(_NEEDS)
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     outcome: str  # "pass" | "violation" | "skip" | "error"
     message: str

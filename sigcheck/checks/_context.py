@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Optional
 
@@ -11,9 +10,10 @@ from ..facts.kind import module_kind, text_signature_names
 from ..facts.model import MetaGraphFacts, ModuleFacts, SignatureFacts
 from ..facts.tf2 import TF2_SAVED_MODEL, module_format, tf2_kind
 from . import location
+from ..record import record
 
 
-@dataclass(frozen=True)
+@record
 class Context:
     facts: ModuleFacts
     observations: Any = None  # runtime.Observations when the runtime stage ran

@@ -7,15 +7,15 @@ signature has nothing to show (not runnable, tag set not loaded, probe failed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 from ..facts.image import DEFAULT
 from ..probes import is_refusal
 from . import could_not_check, skipped
+from ..record import record
 
 
-@dataclass(frozen=True)
+@record
 class Observed:
     """The probes of one signature in one tag set, or why there are none."""
 

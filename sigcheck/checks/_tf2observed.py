@@ -11,10 +11,10 @@ mode at one size, as in a TF1 module's inference graph.
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from ..facts.tf2 import CALL, object_graph
 from ..probes import DROPOUT, RESIZED, TF2_CALL, TF2_KERAS_LAYER
+from ..record import replace
 from ._observed import Observed, observed
 
 WHERE = {"location": f"objects/{CALL}"}

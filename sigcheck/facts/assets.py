@@ -24,7 +24,7 @@ are one variable).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from ..record import record
 from typing import Optional
 
 ASSETS_DIR = "assets"
@@ -35,7 +35,7 @@ FILE_READING_TABLE_OPS = ("InitializeTableFromTextFileV2", "InitializeTableFromT
 FILENAME_INPUT = 1
 
 
-@dataclass(frozen=True)
+@record
 class AssetFacts:
     """One declared asset: the tensor the loader feeds and the file it feeds it with."""
 
@@ -53,7 +53,7 @@ class AssetFacts:
         return self.tensor.split(":", 1)[0]
 
 
-@dataclass(frozen=True)
+@record
 class PathConst:
     """A string Const a file-reading op is given: the path it would read unless a loader replaces it."""
 
@@ -61,7 +61,7 @@ class PathConst:
     value: str
 
 
-@dataclass(frozen=True)
+@record
 class VariableHandle:
     """A VarHandleOp of the graph (``function`` None) or of a library function, and the
     resource it names: (container, shared_name, or the node's name when that is empty)."""

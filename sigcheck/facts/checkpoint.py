@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
 from typing import Optional
 
 from google.protobuf.message import DecodeError
 
 from . import protos
+from ..record import record
 
 MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48
@@ -35,7 +35,7 @@ class CheckpointError(ValueError):
     """variables.index is not a readable tensor bundle index."""
 
 
-@dataclass(frozen=True)
+@record
 class CheckpointEntry:
     name: str
     dtype: str  # e.g. "float32"

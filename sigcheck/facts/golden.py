@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import SigcheckError
+from ..record import record
 from .image import image_size_for_inference
 from .model import ModuleFacts, format_shape
 
@@ -34,7 +34,7 @@ class GoldenError(SigcheckError):
     exit_code = 5
 
 
-@dataclass(frozen=True)
+@record
 class GoldenOutput:
     signature: str
     key: str
@@ -45,7 +45,7 @@ class GoldenOutput:
     values: object  # np.ndarray
 
 
-@dataclass(frozen=True)
+@record
 class Golden:
     directory: str
     manifest: dict

@@ -7,9 +7,9 @@ synthetic images are made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
+from ..record import record
 from .model import ImageSize, MetaGraphFacts, SignatureFacts, TensorFacts, format_shape
 
 TASK_SIGNATURES = ("image_feature_vector", "image_classification")
@@ -60,7 +60,7 @@ def image_input(signature: SignatureFacts) -> Optional[TensorFacts]:
     return found
 
 
-@dataclass(frozen=True)
+@record
 class ExpectedSize:
     """Outcome of hub.get_expected_image_size for one signature."""
 

@@ -1,16 +1,16 @@
 """Plain immutable facts about a TF1 Hub module, the only input of static rules.
 
-Everything here is a frozen dataclass of builtins so that rules cannot mutate
+Everything here is a frozen record (sigcheck.record) of builtins so that rules cannot mutate
 what they read, facts can be cached, pickled to worker processes and dumped
 to JSON without touching protobuf or TensorFlow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple, Optional
 
+from ..record import record
 from .collector import without_collector
 
 Shape = Optional[tuple]  # None = unknown rank; a dim of None = unknown size
@@ -28,7 +28,7 @@ def format_tags(tags: tuple) -> str:
     return "{" + ", ".join(tags) + "}"
 
 
-@dataclass(frozen=True)
+@record
 class TensorFacts:
     """One TensorInfo of a signature: what a consumer feeds or receives."""
 
@@ -65,7 +65,7 @@ class TensorFacts:
         }
 
 
-@dataclass(frozen=True)
+@record
 class SignatureFacts:
     name: str
     method_name: str
@@ -96,7 +96,7 @@ class SignatureFacts:
 class NodeFacts(NamedTuple):
     """A graph node reduced to what tracing needs.
 
-    A NamedTuple rather than a frozen dataclass: a large module has tens of
+    A NamedTuple rather than a record: a large module has tens of
     thousands of nodes and constructing them is the bulk of reading it."""
 
     name: str
@@ -109,14 +109,14 @@ class NodeFacts(NamedTuple):
     problem: Optional[str] = None  # why TensorFlow could not build this node (a malformed Const value)
 
 
-@dataclass(frozen=True)
+@record
 class FunctionFacts:
     name: str
     nodes: tuple  # of NodeFacts
     inputs: tuple = ()  # names of the input args, in order (what body nodes call them)
 
 
-@dataclass(frozen=True)
+@record
 class GraphFacts:
     nodes: tuple  # of NodeFacts
     functions: tuple = ()  # of FunctionFacts, in library order (names may repeat)
@@ -167,7 +167,7 @@ class GraphFacts:
         return frozenset(n.name.split("/", 1)[0] for n in self.nodes if "/" in n.name)
 
 
-@dataclass(frozen=True)
+@record
 class CollectionFacts:
     key: str
     kind: str  # node_list | bytes_list | int64_list | float_list | any_list | empty
@@ -175,7 +175,7 @@ class CollectionFacts:
     size: int
 
 
-@dataclass(frozen=True)
+@record
 class ImageSize:
     height: int
     width: int
@@ -184,7 +184,7 @@ class ImageSize:
         return {"height": self.height, "width": self.width}
 
 
-@dataclass(frozen=True)
+@record
 class AttachmentFacts:
     key: str
     size: int
@@ -192,7 +192,7 @@ class AttachmentFacts:
     problem: Optional[str] = None  # why the attachment could not be decoded
 
 
-@dataclass(frozen=True)
+@record
 class VariableDefFacts:
     """The tensor names of one VariableDef in a variables collection.
 
@@ -205,13 +205,15 @@ class VariableDefFacts:
     initializer_name: str = ""
     initial_value_name: str = ""
 
+    # The fields holding a tensor name (a class attribute, not a field: it has no annotation).
+    NAME_FIELDS = ("variable_name", "snapshot_name", "initializer_name", "initial_value_name")
+
     def named(self) -> tuple:
         """(field, tensor name) for every name the VariableDef sets."""
-        return tuple((f, getattr(self, f)) for f in ("variable_name", "snapshot_name", "initializer_name",
-                                                      "initial_value_name") if getattr(self, f))
+        return tuple((f, getattr(self, f)) for f in self.NAME_FIELDS if getattr(self, f))
 
 
-@dataclass(frozen=True)
+@record
 class MetaGraphFacts:
     tags: tuple  # the tag *set*, sorted, without repeats: what TensorFlow's loader matches
     signatures: tuple  # of SignatureFacts, sorted by name
@@ -258,7 +260,7 @@ class MetaGraphFacts:
         return sum(1 for a in self.attachments if a.key == "image_module_info")
 
 
-@dataclass(frozen=True)
+@record
 class ModuleDefFacts:
     present: bool
     problem: Optional[str] = None  # why it could not be parsed
@@ -266,7 +268,7 @@ class ModuleDefFacts:
     required_features: tuple = ()
 
 
-@dataclass(frozen=True)
+@record
 class Fingerprint:
     """fingerprint.pb: hashes TensorFlow writes beside saved_model.pb (2.12+).
 
@@ -282,7 +284,7 @@ class Fingerprint:
     uuid: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class ModuleFacts:
     """Everything read from one module directory."""
 

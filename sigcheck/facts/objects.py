@@ -4,7 +4,7 @@ What ``tf.saved_model.load`` rebuilds, read without TensorFlow: objects with
 children by local name, restored functions with their concrete functions
 (the traces: input structure with TensorSpecs and Python values such as the
 ``training`` flag, and output structure), and variables with dtype, shape and
-whether they are trainable.  Plain frozen dataclasses, like facts.model.
+whether they are trainable.  Plain frozen records, like facts.model.
 
 A StructuredValue becomes builtins: ``TensorSpec`` for a tensor spec,
 ``TypeSpec`` for a composite (ragged, sparse), ``StructDict`` for a dict
@@ -14,16 +14,16 @@ None, bools, numbers and strings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Optional
 
+from ..record import record
 from .model import Shape, format_shape
 
 ROOT = 0  # the root object's node id (what tf.saved_model.load returns)
 
 
-@dataclass(frozen=True)
+@record
 class TensorSpec:
     name: str
     dtype: str
@@ -33,7 +33,7 @@ class TensorSpec:
         return f"{self.dtype} {format_shape(self.shape)}"
 
 
-@dataclass(frozen=True)
+@record
 class TypeSpec:
     """A composite tensor's spec: ``ragged``, ``sparse`` or the spec's class name."""
 
@@ -46,7 +46,7 @@ class TypeSpec:
         return f"{self.kind} {self.dtype or '?'} {format_shape(self.shape)}"
 
 
-@dataclass(frozen=True)
+@record
 class StructDict:
     items: tuple  # of (key, value), sorted by key
 
@@ -82,7 +82,7 @@ def describe(value) -> str:
     return repr(value)
 
 
-@dataclass(frozen=True)
+@record
 class ConcreteFunction:
     """One trace of a restored function."""
 
@@ -116,7 +116,7 @@ class ConcreteFunction:
         return args, kwargs
 
 
-@dataclass(frozen=True)
+@record
 class Variable:
     name: str
     dtype: str
@@ -124,7 +124,7 @@ class Variable:
     trainable: bool
 
 
-@dataclass(frozen=True)
+@record
 class SavedObject:
     node_id: int
     kind: str  # user_object | function | variable | bare_concrete_function | asset | constant | resource | ...
@@ -139,7 +139,7 @@ class SavedObject:
         return next((node for local, node in self.children if local == name), None)
 
 
-@dataclass(frozen=True)
+@record
 class ObjectGraph:
     nodes: tuple  # of SavedObject, by node id
     concrete_functions: tuple  # of ConcreteFunction, sorted by name

@@ -8,11 +8,11 @@ adds the fields its planner needs here, with defaults, and the api fills them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 from typing import Mapping
 
 
-@dataclass(frozen=True)
+@record
 class WorkerLimits:
     """What bounds a worker process: given to runner.sandboxed_worker, the one way workers are made."""
 
@@ -20,7 +20,7 @@ class WorkerLimits:
     require_sandbox: bool = False  # refuse to run unconfined
 
 
-@dataclass(frozen=True)
+@record
 class RuntimeSettings:
     runs: bool = False  # some selected rule reads runtime observations (else the stage does nothing)
     static: bool = False  # --static: never run

@@ -9,17 +9,17 @@ read here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 from ..analysis.execution import refusal_to_run, unsafe_to_run
 from ..analysis.feedable import NO_GRAPH_TO_RUN
 from ..facts.model import ModuleFacts, format_tags
 from ..probes import REGISTRY
+from ..record import record
 from .settings import RuntimeSettings
 
 
-@dataclass(frozen=True)
+@record
 class StageOutcome:
     observations: object = None
     skip_reason: Optional[str] = None
