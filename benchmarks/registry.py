@@ -8,9 +8,10 @@ On a corpus of small fixture modules plus the two realistic benchmark modules
 (see benchmarks/run.py), one whole-process run each of ``scan --jobs 1``,
 ``--jobs 2`` and ``--cluster local:2`` (modules per minute), then a scan that
 fills a result cache and repeated fully cached scans; finally the peak memory
-of the client process (which holds the LocalCluster's scheduler) for JSONL
-scans of hard-linked copies of one module, at two sizes, to show it does not
-grow with the number of modules.  The section it writes to BENCHMARKS.md sits
+of the client process (the scan's own; the LocalCluster's scheduler runs in a
+child process, measured apart) for JSONL scans of hard-linked copies of one
+module, at two or more sizes, to show it does not grow with the number of
+modules.  The section it writes to BENCHMARKS.md sits
 between markers that benchmarks/run.py keeps when it rewrites the file.
 
 ``--memory-only`` runs the client-memory scans alone (a few minutes) and prints
@@ -29,10 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import REPO, TreeSampler, _load, ensure_modules, machine, tool  # noqa: E402
+from run import REPO, TreeSampler, _load, _rss, ensure_modules, machine, tool  # noqa: E402
 
 from sigcheck.fixtures import realistic  # noqa: E402
 
@@ -60,10 +61,37 @@ class Run:
     cpu: float
     tree_rss: int
     parent_rss: int
+    host_rss: int = 0  # a ``local`` cluster's host process (its scheduler and nannies), 0: none
+
 
     @property
     def per_minute(self) -> float:
         return self.modules / self.wall * 60
+
+
+class ClusterSampler(TreeSampler):
+    """A TreeSampler that also keeps the peak RSS of the scan's ``local`` cluster host (the child
+    process running the scheduler: sigcheck.cluster.LocalHost), apart from the client's."""
+
+    def __init__(self, pid: int):
+        super().__init__(pid)
+        self.host_peak = 0
+        self._host = None
+
+    def _sample(self, members: list) -> None:
+        super()._sample(members)
+        if self._host is None:
+            self._host = next((pid for pid in members if pid != self.pid and _is_host(pid)), None)
+        if self._host is not None:
+            self.host_peak = max(self.host_peak, _rss(self._host))
+
+
+def _is_host(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"serve_local" in f.read()
+    except OSError:
+        return False
 
 
 def measure(label: str, argv: list, modules: int, cwd: str, env: dict) -> Run:
@@ -72,7 +100,7 @@ def measure(label: str, argv: list, modules: int, cwd: str, env: dict) -> Run:
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=stderr)
-        sampler = TreeSampler(process.pid)
+        sampler = ClusterSampler(process.pid)
         sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
@@ -81,8 +109,10 @@ def measure(label: str, argv: list, modules: int, cwd: str, env: dict) -> Run:
         if code not in (0, 1):
             stderr.seek(0)
             raise SystemExit(f"exit code {code} from {' '.join(argv)}:\n{stderr.read().decode()[-2000:]}")
-    run = Run(label, modules, wall, usage.ru_utime + usage.ru_stime, sampler.tree_peak, sampler.parent_peak)
-    print(f"  {label}: {wall:.1f} s, {run.per_minute:.1f} modules/min, client {run.parent_rss / MIB:.0f} MiB",
+    run = Run(label, modules, wall, usage.ru_utime + usage.ru_stime, sampler.tree_peak, sampler.parent_peak,
+              sampler.host_peak)
+    host = f", scheduler {run.host_rss / MIB:.1f} MiB" if run.host_rss else ""
+    print(f"  {label}: {wall:.1f} s, {run.per_minute:.1f} modules/min, client {run.parent_rss / MIB:.1f} MiB{host}",
           file=sys.stderr, flush=True)
     return run
 
@@ -127,7 +157,8 @@ def section(runs: dict, cached: list, memory: list, corpus_size: int, host: list
     dask_ratio = dask.wall / jobs2.wall
     small, large = memory[0], memory[-1]
     growth = (large.parent_rss - small.parent_rss) / MIB
-    per_module = (large.parent_rss - small.parent_rss) / 1024 / (large.modules - small.modules)
+    per_module = _per_module(small, large)
+    host_per_module = _per_module(small, large, "host_rss")
     status = lambda ok: "MET" if ok else "NOT MET"  # noqa: E731
     lines = [
         BEGIN,
@@ -145,24 +176,28 @@ def section(runs: dict, cached: list, memory: list, corpus_size: int, host: list
         f"< 2 s | {status(cached_wall < 2)} |",
         f"| client peak RSS, {large.modules} vs {small.modules} entries (`--format jsonl`) | "
         f"{growth:+.1f} MiB, {per_module:+.2f} KB/module | flat: < 1 KB/module | {status(per_module < 1)} |",
+        f"| (not a target) the local cluster's scheduler process, same scans | "
+        f"{(large.host_rss - small.host_rss) / MIB:+.1f} MiB, {host_per_module:+.2f} KB/module | - | - |",
         "",
         "| Command | Modules | Wall s | Modules/min | CPU s | Cores busy | Peak RSS, tree MiB | "
-        "Peak RSS, client MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "Peak RSS, client MiB | Peak RSS, scheduler MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in (jobs1, jobs2, dask, fill, *cached, *memory):
+        scheduler = f"{run.host_rss / MIB:.1f}" if run.host_rss else "-"
         lines.append(f"| {run.label} | {run.modules} | {run.wall:.2f} | {run.per_minute:.1f} | {run.cpu:.1f} | "
-                     f"{run.cpu / run.wall:.2f} | {run.tree_rss / MIB:.0f} | {run.parent_rss / MIB:.0f} |")
+                     f"{run.cpu / run.wall:.2f} | {run.tree_rss / MIB:.0f} | {run.parent_rss / MIB:.1f} | {scheduler} |")
     lines += [
         "",
         f"- `--jobs 2` / `--jobs 1`: {jobs2.wall / jobs1.wall:.2f}x wall; `--cluster local:2` / `--jobs 1`: "
         f"{dask.wall / jobs1.wall:.2f}x; filling the cache costs {fill.wall / jobs2.wall:.2f}x a `--jobs 2` scan.",
-        "- Client growth per module between sizes: " + ", ".join(
-            f"{a.modules} -> {b.modules}: {(b.parent_rss - a.parent_rss) / 1024 / (b.modules - a.modules):+.2f} KB/module"
+        "- Growth per module between sizes, client / scheduler: " + ", ".join(
+            f"{a.modules} -> {b.modules}: {_per_module(a, b):+.2f} / {_per_module(a, b, 'host_rss'):+.2f} KB/module"
             for a, b in zip(memory, memory[1:])) + ".",
         f"- The memory scans check {', '.join(str(m.modules) for m in memory)} hard-linked copies of "
-        "`mobilenet_v2_classifier` with `--static` on `--cluster local:2` and stream JSONL to a file; the client "
-        "process also runs the LocalCluster's scheduler (one process: client and scheduler are measured together), and "
+        "`mobilenet_v2_classifier` with `--static` on `--cluster local:2` and stream JSONL to a file. The scan's "
+        "process holds the Dask client alone (the client column); the LocalCluster's scheduler and nannies run in "
+        "a child process of its own (the scheduler column; its worker processes are in the tree only). The client "
         "submits a bounded window of modules a batch at a time; the Dask logs kept in memory are 50 entries long.",
         f"- Machine: {dict(host)['CPU']}, {dict(host)['Cores']}; {dict(host)['Date']}; sigcheck "
         f"{dict(host)['sigcheck']}; Dask distributed {_dask_version()}.",
@@ -172,6 +207,11 @@ def section(runs: dict, cached: list, memory: list, corpus_size: int, host: list
         END,
     ]
     return "\n".join(lines) + "\n"
+
+
+def _per_module(small: Run, large: Run, field: str = "parent_rss") -> float:
+    """KB of growth per module from ``small`` to ``large``."""
+    return (getattr(large, field) - getattr(small, field)) / 1024 / (large.modules - small.modules)
 
 
 def _dask_version() -> str:
@@ -319,13 +359,13 @@ def memory_only(entries: list, variants: str, external: bool = False) -> int:
                         Run("scheduler", count, 0, 0, peak, peak))
             shutil.rmtree(root)
     print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
-    for name, runs in [*results.items(), *((f"{k}, its scheduler", v) for k, v in schedulers.items())]:
+    local = [(f"{k}, its local scheduler", [replace(r, parent_rss=r.host_rss) for r in v])
+             for k, v in results.items() if all(r.host_rss for r in v)]
+    for name, runs in [*results.items(), *local, *((f"{k}, its scheduler", v) for k, v in schedulers.items())]:
         small, large = runs[0], runs[-1]
-        steps = ", ".join(f"{a.modules} -> {b.modules}: {(b.parent_rss - a.parent_rss) / 1024 / (b.modules - a.modules):+.2f}"
-                          for a, b in zip(runs, runs[1:]))
-        print(f"{name}: client peak RSS " + " / ".join(f"{r.parent_rss / MIB:.1f}" for r in runs) + " MiB; "
-              f"{(large.parent_rss - small.parent_rss) / 1024 / (large.modules - small.modules):+.2f} KB/module "
-              f"overall ({steps} KB/module)")
+        steps = ", ".join(f"{a.modules} -> {b.modules}: {_per_module(a, b):+.2f}" for a, b in zip(runs, runs[1:]))
+        print(f"{name}: peak RSS " + " / ".join(f"{r.parent_rss / MIB:.1f}" for r in runs) + " MiB; "
+              f"{_per_module(small, large):+.2f} KB/module overall ({steps} KB/module)")
     return 0
 
 

@@ -17,23 +17,30 @@ Modules are submitted a batch at a time into a bounded window (cluster.Window),
 and each result is released as soon as it is handed on, so neither the client
 nor the scheduler holds more than a few reports whatever the size of the scan;
 Dask's in-memory logs (events, transitions, recent messages) are kept short, so
-that what they remember of each module does not add up over a long scan.
+that what they remember of each module does not add up over a long scan.  A
+``local`` cluster (scheduler, nannies, workers) runs under a child process of
+the scan's (LocalHost), so the scan's process holds the client alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
+import pickle
 import queue
+import signal
+import subprocess
 import sys
+import threading
 import uuid
 from dataclasses import replace
 from itertools import islice
 from typing import Callable, Optional
 
 from .config import Config
-from .errors import UsageError
+from .errors import SigcheckError, UsageError, one_line
 from .resolve import is_url
 from .results import ErrorInfo, Report
 
@@ -45,8 +52,8 @@ _LOCAL_SETTINGS = {
     "distributed.scheduler.allowed-failures": 1,
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "500ms",
-    # The client process hosts the scheduler: keep its histories short, so that it does not grow
-    # with the number of modules (or the length of the scan) -- one computation, a minute of
+    # For the scheduler (in a local cluster's host process): keep its histories short, so that it does
+    # not grow with the number of modules (or the length of the scan) -- one computation, a minute of
     # system-monitor samples, no source code captured per submitted module, and 50 entries (not 1000)
     # in each event topic, the transition log and every stream's recent-message log: the update-graph
     # events and messages were ~4 KB a module, up to the 1000th.
@@ -169,27 +176,35 @@ class DaskCluster:
         self.read_roots = tuple(os.path.abspath(root) for root in read_roots)
         self.client = None
         self._cluster = None
+        self._quiet = contextlib.ExitStack()  # what the scan silences of Dask's logs, for its length
 
     def __enter__(self) -> "DaskCluster":
         try:
             import dask
             import distributed
+            from distributed.utils import silence_logging_cmgr
         except ImportError:
             raise UsageError(_IMPORT_HINT) from None
-        _limit_malloc_arenas()  # before the client's (and the scheduler's) threads start
-        with dask.config.set(_LOCAL_SETTINGS if self.kind == LOCAL else _CLIENT_SETTINGS):
-            if self.kind == LOCAL:
-                # The plugin comes with each worker, so TensorFlow imports while the cluster starts.
-                self._cluster = distributed.LocalCluster(
-                    n_workers=self.target, threads_per_worker=1, processes=True, dashboard_address=None,
-                    silence_logs=logging.ERROR, plugins=(self._plugin(),))
-                self.client = distributed.Client(self._cluster)
-            else:
+        _limit_malloc_arenas()  # before the client's threads start
+        if self.kind == LOCAL:
+            # The scheduler and the nannies live in a child process, so that this one holds only the
+            # client; the plugin comes with each worker, so TensorFlow imports while the cluster starts.
+            # The client's own logs say nothing a user of ``local`` can act on (a cluster that stops
+            # is one line, below): they are kept for a cluster of one's own.
+            self._quiet.enter_context(silence_logging_cmgr(logging.CRITICAL))
+            self._cluster = LocalHost(self.target, self._plugin())
+        try:
+            address = self._cluster.start(self.spec) if self._cluster is not None else self.target
+            with dask.config.set(_CLIENT_SETTINGS):
                 try:
-                    self.client = distributed.Client(self.target)
+                    self.client = distributed.Client(address)
                 except (OSError, TimeoutError) as exc:
                     raise UsageError(f"--cluster {self.spec}: cannot reach the scheduler ({exc})") from None
+            if self.kind != LOCAL:
                 self.client.register_plugin(self._plugin(), name=PLUGIN)  # workers joining later get it too
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def _plugin(self) -> SigcheckPlugin:
@@ -202,10 +217,13 @@ class DaskCluster:
                               if self.kind == LOCAL else None)
 
     def __exit__(self, *exc) -> bool:
-        if self.client is not None:
-            self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        try:
+            if self.client is not None:
+                self.client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+            self._quiet.close()
         return False
 
     def _tf_threads(self) -> int:
@@ -236,16 +254,188 @@ class DaskCluster:
             return [future.key for future in futures]
 
         window = Window(enumerate(handles), submit, size=max(16, 2 * threads))
-        window.fill()
         trim = _malloc_trimmer()
-        for done, future in enumerate(running, 1):
-            index, handle = window.done(future.key)
-            report = replace(_report_of(future, handle, config), module=handle)
-            future.release()
-            on_report(index, report)
+        try:
             window.fill()
-            if trim is not None and done % _TRIM_EVERY == 0:
-                trim(0)
+            for done, future in enumerate(self._completed(running), 1):
+                index, handle = window.done(future.key)
+                report = replace(_report_of(future, handle, config), module=handle)
+                future.release()
+                on_report(index, report)
+                window.fill()
+                if trim is not None and done % _TRIM_EVERY == 0:
+                    trim(0)
+        except Exception:
+            if self._cluster is not None and self._cluster.stopped():  # the client lost its scheduler
+                raise self._stopped() from None
+            raise
+
+    def _completed(self, running):
+        """``running``'s futures as they finish (as iterating over it does), but a local cluster whose
+        process is gone ends the scan at once: its client would wait for it, then cancel every module."""
+        while True:
+            while not running.has_ready():
+                if running.is_empty():
+                    return
+                if self._cluster is not None and self._cluster.stopped():
+                    raise self._stopped()
+                with running.thread_condition:  # notified as each future finishes
+                    running.thread_condition.wait(timeout=0.1)
+            yield next(running)
+
+    def _stopped(self) -> SigcheckError:
+        return SigcheckError(f"--cluster {self.spec}: the local Dask cluster stopped during the scan "
+                             f"({self._cluster.how_it_ended()})")
+
+
+# The child process that runs a ``local`` cluster (LocalHost): the package's own root first on its
+# path, and not the working directory (``-c`` puts it first), where a registry may hold anything.
+_HOST = ("import sys; sys.path[:] = [sys.argv[1], *filter(None, sys.path)]; "
+         "from sigcheck.cluster import serve_local; sys.exit(serve_local())")
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Seconds for a local cluster to start (its worker processes import Dask on a machine that may be
+# busy) and to close (each worker stops its TensorFlow children) before its processes are killed.
+_START_TIMEOUT = 300
+_CLOSE_TIMEOUT = 30
+_HOST_TIDY_SECONDS = 5  # the host's housekeeping period (_tidy_until): it has no per-module loop of its own
+
+
+class LocalHost:
+    """``--cluster local[:N]``: a Dask LocalCluster (scheduler, nannies, N worker processes) run by
+    a child process of the scan's, so that the scan's process holds the Dask client alone.
+
+    The scheduler keeps a little of every module it ran (Dask's own bookkeeping); in a process of
+    its own that is not added to the client's, which keeps the reports.  The child reads its orders
+    (how many workers, the plugin) from its stdin, answers with the scheduler's address or one line
+    saying why the cluster did not start, and closes the cluster when its stdin ends: when the scan
+    closes it, or when the scan's process dies, however it dies.  It runs in a session of its own,
+    so Ctrl-C reaches the scan alone, which closes the client, then the cluster; a cluster that
+    does not close in time is killed, process group and all."""
+
+    def __init__(self, workers: int, plugin: "SigcheckPlugin"):
+        self.workers = workers
+        self.plugin = plugin
+        self.process: Optional[subprocess.Popen] = None
+        self.process_code: Optional[int] = None  # once closed
+
+    def start(self, spec: str) -> str:
+        """The scheduler's address, once the cluster runs; a SigcheckError if it does not start."""
+        self.process = subprocess.Popen([sys.executable, "-c", _HOST, _PACKAGE_ROOT], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, start_new_session=True)
+        try:
+            try:
+                pickle.dump({"workers": self.workers, "plugin": self.plugin}, self.process.stdin)
+                self.process.stdin.flush()
+            except BrokenPipeError:  # the child is gone already: its answer (none) says so
+                pass
+            answer = self._answer(_START_TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
+        if answer and answer.startswith("tcp://"):
+            return answer
+        self.close()
+        if answer is None:
+            reason = f"no scheduler within {_START_TIMEOUT} s"
+        elif answer.startswith("error "):
+            reason = answer[len("error "):]
+        elif answer:
+            reason = f"unexpected answer {answer[:200]!r}"
+        else:
+            reason = self.how_it_ended()
+        raise SigcheckError(f"--cluster {spec}: the local Dask cluster did not start: {reason}")
+
+    def _answer(self, timeout: float) -> Optional[str]:
+        """The child's one line ("" if it ended without one), or None if none came in time."""
+        got = []
+        reader = threading.Thread(target=lambda: got.append(self.process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        return got[0].decode(errors="replace").strip() if got else None
+
+    def stopped(self) -> bool:
+        """Whether the child has exited while the scan still needed it."""
+        return self.process is not None and self.process.poll() is not None
+
+    def how_it_ended(self) -> str:
+        code = self.process.returncode if self.process is not None else self.process_code
+        if code is not None and code < 0:
+            try:
+                return f"its process was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"its process was killed by signal {-code}"
+        return f"its process exited with code {code}"
+
+    def close(self) -> None:
+        """Close the cluster (end the child's stdin) and wait for it; kill its process group (the
+        child, the nannies' worker processes) if it does not end in time or the wait is interrupted."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        try:
+            try:
+                process.stdin.close()
+            except OSError:
+                pass
+            process.wait(_CLOSE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+        except BaseException:  # Ctrl-C again: no waiting any longer
+            _kill_group(process)
+            raise
+        finally:
+            self.process_code = process.wait()
+            process.stdout.close()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    if process.poll() is None:  # alive, so not reaped: the group's id is still its own
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def serve_local() -> int:
+    """The child process of LocalHost: runs the LocalCluster until its stdin ends."""
+    answer = os.fdopen(os.dup(1), "w")  # not inherited: Dask's processes write to stderr instead
+    os.dup2(2, 1)
+    try:
+        orders = pickle.load(sys.stdin.buffer)
+        _limit_malloc_arenas()  # before the scheduler's threads start
+        import dask
+        import distributed
+
+        dask.config.set(_LOCAL_SETTINGS)  # for the whole process: comms opened later read them too
+        cluster = distributed.LocalCluster(
+            n_workers=orders["workers"], threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR, plugins=(orders["plugin"],),
+            # Even without a dashboard the scheduler serves its HTTP routes (health, metrics), on
+            # port 8787 unless told: a free port instead, so that two scans never collide on it.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    except BaseException as exc:  # noqa: B036 - whatever it is, the scan says it in one line
+        print("error", one_line(f"{type(exc).__name__}: {exc}"), file=answer, flush=True)
+        return 1
+    stop = threading.Event()
+    threading.Thread(target=_tidy_until, args=(_malloc_trimmer(), stop), daemon=True).start()
+    try:
+        print(cluster.scheduler_address, file=answer, flush=True)
+        sys.stdin.buffer.read()  # until the scan closes it, or its process is gone
+    except BrokenPipeError:  # the scan is gone already
+        pass
+    finally:
+        stop.set()
+        cluster.close(timeout=_CLOSE_TIMEOUT)
+    return 0
+
+
+def _tidy_until(trim, stop: threading.Event) -> None:
+    """The host's housekeeping: forget the task-key prefixes Dask memoizes (its scheduler calls
+    ``key_split`` on every module's key and caches up to 100 000 of them, ~0.25 KB a module; a
+    pure cache, refilled on demand), and hand freed pages back to the system (malloc_trim)."""
+    from dask.utils import key_split
+
+    while not stop.wait(_HOST_TIDY_SECONDS):
+        key_split.cache_clear()
+        if trim is not None:
+            trim(0)
 
 
 # Completions between two malloc_trim calls: each costs well under a millisecond on the client's heap.
@@ -269,8 +459,8 @@ def _glibc():
 def _limit_malloc_arenas() -> None:
     """One glibc malloc arena for the client process (SIGCHECK_MALLOC_ARENAS=N for N, 0: glibc's default).
 
-    glibc gives each thread that allocates its own arena; the event-loop thread (the client's, and for
-    ``local`` the scheduler's) allocates and frees a little for every module, and its arena's freed
+    glibc gives each thread that allocates its own arena; the event-loop thread (the client's, and in a
+    local cluster's host the scheduler's) allocates and frees a little for every module, and its arena's freed
     pages stay fragmented among long-lived objects: ~1 KB a module over a long scan.  With one arena
     its frees fill the main thread's holes.  The client's threads mostly wait, so the shared lock costs
     nothing measurable; Dask's worker processes are not affected (a setting of this process only)."""
@@ -285,7 +475,7 @@ def _limit_malloc_arenas() -> None:
 def _malloc_trimmer():
     """glibc's ``malloc_trim``, or None (not Linux, another C library, or SIGCHECK_MALLOC_TRIM=0).
 
-    The client process (and, for ``local``, the scheduler in its event-loop thread) frees the memory
+    The client process (and a local cluster's host, for its scheduler) frees the memory
     of every finished module, but glibc keeps the freed pages of its arenas: fragmented among the
     long-lived objects, they add up to a couple of KB a module over a long scan.  malloc_trim hands
     the whole free pages back to the system, in every arena."""

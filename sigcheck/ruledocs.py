@@ -37,7 +37,7 @@ def rule_markdown(rule) -> str:
         f"- Category: {rule.category} · Severity: {rule.severity} · Stage: {_stage_text(rule)} · "
         f"Applies to: {_scope_text(rule.scope)}",
         f"- Spec: [{rule.spec}]({rule.spec_url})",
-        f"- Formats: {', '.join(rule.formats)}",
+        f"- Formats: {', '.join(rule.formats)}" + (f" · TF2 text API: {rule.api}" if rule.api else ""),
         "",
         "### Why",
         "",
@@ -94,7 +94,7 @@ def rule_text(rule) -> str:
         _indent(rule.why),
         "",
         f"Spec: {rule.spec_url}",
-        f"Formats: {', '.join(rule.formats)}",
+        f"Formats: {', '.join(rule.formats)}" + (f" (TF2 text API: {rule.api})" if rule.api else ""),
         f"Check: {check_location(rule)}",
         "",
         "Passes:",

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Callable, Mapping
 
 from .bundled import rules_dir
-from .facts.tf2 import FORMATS, TF1_FORMATS
+from .facts.tf2 import FORMATS, TF1_FORMATS, TF2_TEXT_APIS
 from .record import record
 from .vocabulary import SEVERITIES, SPEC_URLS, spec_url
 
@@ -28,7 +28,7 @@ CODE_RE = re.compile(r"^[A-Z]{3}[1-9]\d\d$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 REQUIRED = ("code", "name", "category", "severity", "stage", "scope", "summary", "why", "spec",
             "example_pass", "example_fail")
-OPTIONAL = ("options", "runtime_half", "formats")
+OPTIONAL = ("options", "runtime_half", "formats", "api")
 
 
 @record
@@ -51,6 +51,8 @@ class Rule:
     needs: tuple = ()  # probes (sigcheck.probes) its check reads, declared by @check(..., needs=)
     # The module formats (facts.tf2.FORMATS) it judges; rules written for the TF1 Hub format by default.
     formats: tuple = TF1_FORMATS
+    # The TF2 text API (facts.tf2.TF2_TEXT_APIS) it judges in a TF2 SavedModel; "" for every model.
+    api: str = ""
 
     @property
     def uses_runtime(self) -> bool:
@@ -175,9 +177,12 @@ def _rule_from_entry(entry: dict, source: str) -> Rule:
     formats = entry.get("formats", list(TF1_FORMATS))
     if not isinstance(formats, list) or not formats or any(f not in FORMATS for f in formats):
         raise RuleDefinitionError(f"{source}: {code}: formats must be a non-empty list of {FORMATS}")
+    if entry.get("api", "") not in ("",) + TF2_TEXT_APIS:
+        raise RuleDefinitionError(f"{source}: {code}: api must be one of {TF2_TEXT_APIS}")
     fields = {k: (entry[k].strip() if isinstance(entry[k], str) else entry[k]) for k in REQUIRED}
     return Rule(**fields, options=MappingProxyType(dict(entry.get("options", {}))), source=source,
-                runtime_half=entry.get("runtime_half", False), formats=tuple(formats))
+                runtime_half=entry.get("runtime_half", False), formats=tuple(formats),
+                api=entry.get("api", ""))
 
 
 def code_order(code: str) -> tuple:

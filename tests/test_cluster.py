@@ -1,4 +1,5 @@
-"""`scan --cluster local:2`: a real Dask LocalCluster (processes, 2 workers, 1 thread each).
+"""`scan --cluster local:2`: a real Dask LocalCluster (processes, 2 workers, 1 thread each),
+run by a child process of the scan.
 
 Each scan here starts a cluster and TensorFlow in its workers (~10 s), so the
 tests share few, mixed corpora instead of one scan per property.
@@ -101,6 +102,49 @@ def test_a_module_whose_dask_worker_dies_is_retried_once_then_could_not_complete
     assert "could not complete" in reports[hangs]["error"]["message"]
     time.sleep(1)  # the orphaned children notice their parent is gone within 0.5 s
     assert _children_left(scratch) == []
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_a_local_cluster_ends_with_its_scan_however_the_scan_ends(modules, tmp_path, how):
+    """The scheduler and workers of ``local`` run in a child process of the scan (the client's
+    process holds the client alone); an interrupted or killed scan leaves none of them behind."""
+    registry = tmp_path / "registry"
+    for index in range(150):  # --static: each takes milliseconds, yet the scan outlasts its first line
+        shutil.copytree(modules.build("fv-conformant"), registry / f"m{index:03d}", copy_function=os.link)
+    # Ctrl-C's own handler, even where the suite inherited SIGINT ignored (a shell's background job).
+    interruptible = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                     "from sigcheck.cli import main; sys.exit(main(sys.argv[1:]))")
+    scan = subprocess.Popen([sys.executable, "-c", interruptible, "scan", registry, "--cluster", "local:2", "--static",
+                             "--format", "jsonl"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert scan.stdout.readline(), scan.communicate()[1]  # the cluster runs and reports stream
+        hosts = [p for p in _descendants(scan.pid) if "serve_local" in _cmdline(p)]
+        assert len(hosts) == 1
+        cluster = [hosts[0], *_descendants(hosts[0])]
+        assert len(cluster) >= 3  # the host and its two Dask worker processes at least
+        assert os.getsid(hosts[0]) != os.getsid(scan.pid)  # Ctrl-C at a terminal reaches the scan alone
+        scan.send_signal(how)
+        _, stderr = scan.communicate(timeout=60)
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+            scan.communicate()
+    if how == signal.SIGINT:
+        assert scan.returncode == 130 and stderr.decode().strip().splitlines()[-1] == "sigcheck: error: interrupted"
+    deadline = time.monotonic() + 30
+    while [p for p in cluster if _alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [(p, _cmdline(p)) for p in cluster if _alive(p)] == []
+
+
+def _alive(pid: int) -> bool:
+    """Running, not exited (an exited process whose parent is gone may linger as a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:].split()[0] not in (b"Z", b"X")
 
 
 def _kill_dask_worker_running(module: str, scratch, scan_pid: int, avoid) -> int:

@@ -21,6 +21,21 @@ def test_every_rule_is_declared_once_with_complete_metadata():
         assert callable(rule.check)
 
 
+def test_a_rules_tf2_text_api_is_declared_and_validated():
+    import pytest
+
+    from sigcheck.rules import RuleDefinitionError, _rule_from_entry
+
+    assert rule_by_code("TXT752").api == "preprocessor" and rule_by_code("TXT757").api == "encoder"
+    assert rule_by_code("TXT711").api == "embedding" and rule_by_code("OUT402").api == ""
+    entry = {k: getattr(rule_by_code("TXT752"), k) for k in ("code", "name", "category", "severity", "stage",
+                                                              "scope", "summary", "why", "spec",
+                                                              "example_pass", "example_fail")}
+    assert _rule_from_entry({**entry, "api": "encoder"}, "t.toml").api == "encoder"
+    with pytest.raises(RuleDefinitionError, match="api must be one of"):
+        _rule_from_entry({**entry, "api": "tokenizer"}, "t.toml")
+
+
 def test_codes_are_the_public_contract():
     expected = {
         "HUB101": "module-def", "HUB102": "saved-model", "HUB103": "tag-consistency", "HUB104": "collections",

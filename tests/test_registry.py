@@ -135,6 +135,14 @@ def test_cluster_usage_errors_are_one_line_and_exit_2(exports):
     assert "cannot reach the scheduler" in unreachable.error_lines[0]
 
 
+def test_a_local_cluster_that_cannot_start_is_one_line_and_exit_2(exports):
+    broken = run_sigcheck("scan", exports, "--static", "--cluster", "local:2",
+                          env={"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "many"})
+    assert broken.returncode == 2 and len(broken.error_lines) == 1, broken.stderr
+    assert broken.error_lines[0].startswith("sigcheck: error: --cluster local:2: the local Dask cluster did not start: ")
+    assert "worker-saturation" in broken.error_lines[0]
+
+
 def test_without_dask_the_cluster_option_says_what_to_install(exports):
     blocked = ("import sys; sys.modules['distributed'] = sys.modules['dask'] = None; "
                "from sigcheck.cli import main; sys.exit(main(sys.argv[1:]))")

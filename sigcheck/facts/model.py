@@ -268,6 +268,9 @@ class ModuleDefFacts:
     required_features: tuple = ()
 
 
+FINGERPRINT = "fingerprint.pb"  # beside saved_model.pb, written by TensorFlow >= 2.11
+
+
 @record
 class Fingerprint:
     """fingerprint.pb: hashes TensorFlow writes beside saved_model.pb (2.12+).

@@ -15,11 +15,10 @@ from google.protobuf.message import DecodeError
 
 from ..errors import one_line
 from . import protos
-from .model import Fingerprint
+from .model import FINGERPRINT, Fingerprint
 from .objects import (ConcreteFunction, ObjectGraph, SavedObject, StructDict, TensorSpec, TypeSpec,
                       Variable)
 
-FINGERPRINT = "fingerprint.pb"
 _TYPE_SPEC_KINDS = {protos.RAGGED_TENSOR_SPEC: "ragged", protos.SPARSE_TENSOR_SPEC: "sparse"}
 _TYPE_SPEC_NAMES = {"RaggedTensorSpec": "ragged", "SparseTensorSpec": "sparse"}
 

@@ -22,6 +22,7 @@ from .collector import collector_paused
 from .composite import composite_info
 from .graph import mark_shared
 from .model import (
+    FINGERPRINT,
     AttachmentFacts,
     CollectionFacts,
     Fingerprint,
@@ -40,7 +41,6 @@ from .variables import GLOBAL_VARIABLES, graph_variables, parsed_variable_defs
 
 SAVED_MODEL = "saved_model.pb"
 MODULE_DEF = "tfhub_module.pb"
-FINGERPRINT = "fingerprint.pb"
 ATTACHMENTS_COLLECTION = "hub_module_attachments"
 IMAGE_MODULE_INFO_KEY = "image_module_info"
 # Collections TensorFlow decodes as VariableDef protos (ops.register_proto_function in variables.py).

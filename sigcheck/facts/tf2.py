@@ -28,6 +28,9 @@ TF2_SAVED_MODEL = "tf2-saved-model"
 TF1_SAVED_MODEL = "tf1-saved-model"
 FORMATS = (TF1_HUB, TF2_SAVED_MODEL, TF1_SAVED_MODEL)
 TF1_FORMATS = (TF1_HUB, TF1_SAVED_MODEL)
+# The TF2 text APIs ("Common SavedModel APIs for Text"): what a TF2 text model offers, and what a
+# text rule with ``api`` in its metadata judges (models offering another API skip it).
+TF2_TEXT_APIS = ("embedding", "preprocessor", "encoder")
 CALL = "__call__"
 INTEGER_DTYPES = ("int32", "int64")
 # Children of a reusable SavedModel's root with a meaning of their own (not sub-callables).
