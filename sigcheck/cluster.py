@@ -29,7 +29,6 @@ import ctypes
 import logging
 import os
 import pickle
-import queue
 import signal
 import subprocess
 import sys
@@ -44,7 +43,6 @@ from .errors import SigcheckError, UsageError, one_line
 from .resolve import is_url
 from .results import ErrorInfo, Report
 
-PLUGIN = "sigcheck"
 LOCAL = "local"
 # One retry for a module whose worker died; no statistical profiler sampling every worker thread
 # every 10 ms, and a calmer event-loop check: overhead a one-machine scan would pay for nothing.
@@ -72,12 +70,6 @@ _CLIENT_SETTINGS = {"distributed.admin.low-level-log-length": 50}
 _NANNY_ENVIRON = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 _IMPORT_HINT = "--cluster needs Dask distributed, which is not installed: pip install 'sigcheck[dask]'"
 
-try:  # the plugin must subclass Dask's class, yet sigcheck must import without Dask
-    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPluginBase
-except ImportError:  # pragma: no cover - exercised only without the extra
-    _WorkerPluginBase = object
-
-
 def parse_cluster(spec: str) -> tuple:
     """``local`` -> ("local", cores), ``local:3`` -> ("local", 3), an address -> ("address", it)."""
     if spec == LOCAL or spec.startswith(LOCAL + ":"):
@@ -99,73 +91,6 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-class SigcheckPlugin(_WorkerPluginBase):
-    """Lives in each Dask worker: a pool of sigcheck runtime Workers, one per thread."""
-
-    name = PLUGIN
-
-    def __init__(self, tf_threads: int = 0, start_tensorflow: bool = True, *, read_roots=(),
-                 memory_limit: int = 0, require_sandbox: bool = False, child_environ=None):
-        self.tf_threads = tf_threads
-        self.start_tensorflow = start_tensorflow
-        # The runtime Workers' sandboxes grant the scan's modules up front, as on one machine:
-        # a module outside them would cost a fresh child (and a TensorFlow import) each.
-        self.read_roots = tuple(read_roots)
-        self.memory_limit = memory_limit  # 0: this worker's share of its own machine's default
-        self.require_sandbox = require_sandbox
-        self.child_environ = child_environ  # name -> value or None (unset), for the runtime children
-        self._idle: Optional[queue.Queue] = None
-        self._all: list = []
-
-    def setup(self, worker) -> None:
-        from .runtime.runner import sandboxed_worker
-        from .runtime.settings import WorkerLimits
-
-        self._idle = queue.Queue()
-        from .config import default_max_memory
-
-        for name, value in (self.child_environ or {}).items():  # read by the children spawned below
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-        threads = self.tf_threads or int(os.environ.get("SIGCHECK_TF_THREADS", "0") or 0)
-        count = max(1, getattr(worker.state, "nthreads", 1))
-        memory = self.memory_limit or default_max_memory() // count
-        roots = [root for root in self.read_roots if os.path.isdir(root)]
-        for _ in range(count):
-            runtime = sandboxed_worker(WorkerLimits(memory, self.require_sandbox), threads=threads, read_roots=roots)
-            if self.start_tensorflow and roots:
-                runtime.start()  # TensorFlow imports now, once, while the first task travels
-            self._all.append(runtime)
-            self._idle.put(runtime)
-
-    def teardown(self, worker) -> None:
-        for runtime in self._all:
-            runtime.close()
-        self._all = []
-
-    def check(self, handle: str, config: Config, cache_dir: Optional[str]) -> Report:
-        """api.check (behind the cache) on an idle runtime Worker; an exception becomes the
-        task's error, which the client reports for this module alone."""
-        from .api import check
-        from .stream import cached_checker
-
-        runtime = self._idle.get()
-        try:
-            return (cached_checker(cache_dir, config) or check)(handle, config, worker=runtime)
-        finally:
-            self._idle.put(runtime)
-
-
-def check_on_worker(handle: str, config: Config, cache_dir: Optional[str]) -> Report:
-    """The task: runs in a Dask worker thread."""
-    from distributed import get_worker
-
-    return get_worker().plugins[PLUGIN].check(handle, config.for_module(handle), cache_dir)
-
-
 class DaskCluster:
     """A Dask client (and, for ``local[:N]``, its LocalCluster) for the length of a scan."""
 
@@ -179,35 +104,44 @@ class DaskCluster:
         self._quiet = contextlib.ExitStack()  # what the scan silences of Dask's logs, for its length
 
     def __enter__(self) -> "DaskCluster":
-        try:
-            import dask
-            import distributed
-            from distributed.utils import silence_logging_cmgr
-        except ImportError:
-            raise UsageError(_IMPORT_HINT) from None
-        _limit_malloc_arenas()  # before the client's threads start
         if self.kind == LOCAL:
             # The scheduler and the nannies live in a child process, so that this one holds only the
-            # client; the plugin comes with each worker, so TensorFlow imports while the cluster starts.
-            # The client's own logs say nothing a user of ``local`` can act on (a cluster that stops
-            # is one line, below): they are kept for a cluster of one's own.
-            self._quiet.enter_context(silence_logging_cmgr(logging.CRITICAL))
-            self._cluster = LocalHost(self.target, self._plugin())
+            # client.  It starts first: its interpreter imports Dask while this one does.
+            self._cluster = LocalHost(self.target)
+            self._cluster.launch()
         try:
-            address = self._cluster.start(self.spec) if self._cluster is not None else self.target
+            try:
+                import dask
+                import distributed
+                from distributed.utils import silence_logging_cmgr
+            except ImportError:
+                raise UsageError(_IMPORT_HINT) from None
+            _limit_malloc_arenas()  # before the client's threads start
+            if self.kind == LOCAL:
+                # The client's own logs say nothing a user of ``local`` can act on (a cluster that stops
+                # is one line, below): they are kept for a cluster of one's own.  The plugin comes with
+                # each worker, so TensorFlow imports while the cluster starts.
+                self._quiet.enter_context(silence_logging_cmgr(logging.CRITICAL))
+                address = self._cluster.start(self.spec, self._plugin())
+            else:
+                address = self.target
             with dask.config.set(_CLIENT_SETTINGS):
                 try:
                     self.client = distributed.Client(address)
                 except (OSError, TimeoutError) as exc:
                     raise UsageError(f"--cluster {self.spec}: cannot reach the scheduler ({exc})") from None
             if self.kind != LOCAL:
+                from .cluster_worker import PLUGIN
+
                 self.client.register_plugin(self._plugin(), name=PLUGIN)  # workers joining later get it too
         except BaseException:
             self.__exit__()
             raise
         return self
 
-    def _plugin(self) -> SigcheckPlugin:
+    def _plugin(self):
+        from .cluster_worker import SigcheckPlugin
+
         # --max-memory: shared by the local workers; on a cluster of its own, each Dask worker's bound.
         memory = self.config.worker_memory(self.target) if self.kind == LOCAL else (self.config.max_memory or 0)
         return SigcheckPlugin(self._tf_threads(), start_tensorflow=not self.config.static,
@@ -242,12 +176,14 @@ class DaskCluster:
     def check(self, handles, config: Config, on_report: Callable[[int, Report], None]) -> None:
         from distributed import as_completed
 
+        from . import cluster_worker
+
         threads = sum(self.client.nthreads().values())
         scan = uuid.uuid4().hex[:8]
         running = as_completed()
 
         def submit(chunk: list) -> list:
-            futures = self.client.map(check_on_worker, [self._where(handle) for _, handle in chunk],
+            futures = self.client.map(cluster_worker.check_on_worker, [self._where(handle) for _, handle in chunk],
                                       config=config, cache_dir=config.cache_dir, pure=False,
                                       key=[f"sigcheck-{scan}-{index}" for index, _ in chunk])
             running.update(futures)
@@ -312,19 +248,22 @@ class LocalHost:
     so Ctrl-C reaches the scan alone, which closes the client, then the cluster; a cluster that
     does not close in time is killed, process group and all."""
 
-    def __init__(self, workers: int, plugin: "SigcheckPlugin"):
+    def __init__(self, workers: int):
         self.workers = workers
-        self.plugin = plugin
         self.process: Optional[subprocess.Popen] = None
         self.process_code: Optional[int] = None  # once closed
 
-    def start(self, spec: str) -> str:
-        """The scheduler's address, once the cluster runs; a SigcheckError if it does not start."""
+    def launch(self) -> None:
+        """Start the child, which imports Dask, then waits for its orders (start)."""
         self.process = subprocess.Popen([sys.executable, "-c", _HOST, _PACKAGE_ROOT], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, start_new_session=True)
+
+    def start(self, spec: str, plugin) -> str:
+        """The scheduler's address, once the cluster of ``plugin``'s workers runs; a SigcheckError
+        if it does not start."""
         try:
             try:
-                pickle.dump({"workers": self.workers, "plugin": self.plugin}, self.process.stdin)
+                pickle.dump({"workers": self.workers, "plugin": plugin}, self.process.stdin)
                 self.process.stdin.flush()
             except BrokenPipeError:  # the child is gone already: its answer (none) says so
                 pass
@@ -398,11 +337,11 @@ def serve_local() -> int:
     answer = os.fdopen(os.dup(1), "w")  # not inherited: Dask's processes write to stderr instead
     os.dup2(2, 1)
     try:
-        orders = pickle.load(sys.stdin.buffer)
         _limit_malloc_arenas()  # before the scheduler's threads start
         import dask
         import distributed
 
+        orders = pickle.load(sys.stdin.buffer)  # (Dask imported meanwhile: the scan imports it too)
         dask.config.set(_LOCAL_SETTINGS)  # for the whole process: comms opened later read them too
         cluster = distributed.LocalCluster(
             n_workers=orders["workers"], threads_per_worker=1, processes=True, dashboard_address=None,

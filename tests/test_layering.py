@@ -48,7 +48,7 @@ LAYERS = (
     ("engine", ("sigcheck.engine", "sigcheck.rules", "sigcheck.ruletable")),
     ("render", ("sigcheck.render", "sigcheck.ruledocs", "sigcheck.outputs")),
     ("api", ("sigcheck.api", "sigcheck.config", "sigcheck.cache", "sigcheck.many", "sigcheck.diffing")),
-    ("faces", ("sigcheck.cli", "sigcheck.__main__", "sigcheck.commands", "sigcheck.stream", "sigcheck.cluster",
+    ("faces", ("sigcheck.cli", "sigcheck.__main__", "sigcheck.commands", "sigcheck.stream", "sigcheck.cluster", "sigcheck.cluster_worker",
                "sigcheck.registry", "sigcheck.pytest_plugin", "sigcheck.fixtures", "sigcheck.testing",
                "sigcheck.testing_runtime")),
 )
