@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
-from ..facts.graph import walk_back
+from ..facts.graph import tensor_op_name, walk_back
 from .assets import PLAIN_CALLS, RESTORED_CALL_PREFIX, asset_read_problem
 
 # Collections whose ops a loader or hub.Module runs when the module is loaded.
@@ -79,7 +79,7 @@ def execution_roots(meta) -> list:
 
 def default_saver_roots(meta) -> list:
     """What the default Saver TensorFlow builds without a saver_def restores into."""
-    # VariableDefFacts.named() without a call per VariableDef (thousands in a large module)
+    # (field, tensor name) of every name a VariableDef sets: thousands in a large module, no call each
     roots = [(f"variable in {v.collection} ({field})", name) for v in meta.variable_defs
              for field in v.NAME_FIELDS if (name := getattr(v, field))]
     for key in SAVER_COLLECTIONS:
@@ -148,8 +148,8 @@ def _judge(meta, roots: list, allowed: set, restore_ops: frozenset = frozenset()
     graph = meta.graph
     labels, findings = {}, []
     nodes = graph.by_name
-    for what, name in roots:  # thousands for a module without a saver_def: no call per root
-        if not name or (name.split(":", 1)[0] if ":" in name else name) not in nodes:
+    for what, name in roots:
+        if not name or tensor_op_name(name) not in nodes:
             findings.append(Hazard(None, what, (), f"{what} names {name!r}, which is not a node of the graph"))
         else:
             labels.setdefault(name, what)

@@ -140,8 +140,8 @@ def _walk_back(graph: GraphFacts, start, stop_ops, control: bool, functions: boo
     walk = Walk(graph)
     parent = walk._parent
     queue: deque = deque()  # of (key, node); key = (scope, node name)
-    for name in start:  # thousands for a large module's saver roots: no call per start
-        op_name = name.split(":", 1)[0] if name else ""
+    for name in start:
+        op_name = tensor_op_name(name) if name else ""
         node = graph.by_name.get(op_name) if op_name else None
         if node is None:
             walk.malformed.append(Malformed(None, f"{name!r} is not a node of the graph"))

@@ -208,10 +208,6 @@ class VariableDefFacts:
     # The fields holding a tensor name (a class attribute, not a field: it has no annotation).
     NAME_FIELDS = ("variable_name", "snapshot_name", "initializer_name", "initial_value_name")
 
-    def named(self) -> tuple:
-        """(field, tensor name) for every name the VariableDef sets."""
-        return tuple((f, getattr(self, f)) for f in self.NAME_FIELDS if getattr(self, f))
-
 
 @record
 class MetaGraphFacts:
