@@ -34,12 +34,12 @@ import subprocess
 import sys
 import threading
 import uuid
-from dataclasses import replace
 from itertools import islice
 from typing import Callable, Optional
 
 from .config import Config
 from .errors import SigcheckError, UsageError, one_line
+from .record import replace
 from .resolve import is_url
 from .results import ErrorInfo, Report
 

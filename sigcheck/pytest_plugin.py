@@ -23,7 +23,7 @@ import re
 import threading
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -32,6 +32,7 @@ import pytest
 from .config import Config, codes, load_config
 from .errors import SigcheckError
 from .pytest_rootdir import pytest_load_initial_conftests  # noqa: F401 - a hook of this plugin
+from .record import replace
 from .resolve import ARCHIVE_SUFFIXES, is_url
 from .results import Report, Result
 from .vocabulary import compact_tag_set

@@ -143,14 +143,14 @@ def output_dropout(tags=("train",), keep: float = 0.5) -> Model:
 
 def width(n: int, model: Model = features) -> Model:
     """``model`` giving ``n`` features whatever the signature declares (a shape mismatch)."""
-    from dataclasses import replace
+    from .record import replace
 
     return lambda batch: model(replace(batch, width=n))
 
 
 def size_dependent(batch: Batch) -> np.ndarray:
     """A TF2 image model whose N follows the image size: the features plus one column per 32 pixels of height."""
-    from dataclasses import replace
+    from .record import replace
 
     return features(replace(batch, width=batch.width + (batch.size[0] // 32 if batch.size else 0)))
 
@@ -283,7 +283,7 @@ def _call_dict(facts):
 
 def _with_dict_outputs(observations: Observations, structure: StructDict, model: Model, shapes: dict):
     """``observations`` whose __call__ runs return ``structure``'s keys (see the module docstring)."""
-    from dataclasses import replace
+    from .record import replace
 
     tag_sets = []
     for run in observations.tag_sets:
@@ -296,7 +296,7 @@ def _with_dict_outputs(observations: Observations, structure: StructDict, model:
 
 
 def _dict_probe(probe: ProbeResult, structure: StructDict, model: Model, shapes: dict, tags) -> ProbeResult:
-    from dataclasses import replace
+    from .record import replace
 
     count = len(probe.images)
     if probe.name == TF2_TOKENIZE and not probe.error:

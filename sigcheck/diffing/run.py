@@ -8,12 +8,13 @@ diff go to the same worker, so TensorFlow is imported once.  The safety gate
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..errors import SigcheckError
 from ..facts.image import module_image_signatures
 from ..facts.model import ModuleFacts
 from ..probes import OUTPUTS
+from ..record import replace
 from ..rules import load_rules
 
 

@@ -14,7 +14,7 @@ which probe is declared on its check.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Optional
 
 from ..analysis.feedable import why_unfeedable
@@ -24,6 +24,7 @@ from ..facts.model import ModuleFacts
 from ..facts.tf2 import TF2_SAVED_MODEL, module_format
 from ..probes import (ALL, CATALOGUE, DROPOUT, EVERY, INFERENCE, OTHERS, OUTPUTS, RANGE255, REFUSED, REGISTRY, REPEAT,
                       SIZES, ordered, size_probe)
+from ..record import replace
 from . import batches
 
 REPEAT_IMAGES = (3, 2)  # smooth noise, uniform noise
