@@ -202,7 +202,8 @@ def section(runs: dict, cached: list, memory: list, corpus_size: int, host: list
         f"- Machine: {dict(host)['CPU']}, {dict(host)['Cores']}; {dict(host)['Date']}; sigcheck "
         f"{dict(host)['sigcheck']}; Dask distributed {_dask_version()}.",
         f"- Load average at start: {dict(host)['Load average at start (1, 5, 15 min)']}; at the end: {_load()} "
-        "(other engineers' work ran on the same 2 cores: absolute figures are pessimistic, ratios noisy).",
+        "(the benchmark's own scans count in it; other work on the same cores makes absolute figures "
+        "pessimistic and ratios noisy).",
         f"- The registry benchmark took {elapsed / 60:.1f} min.",
         END,
     ]
